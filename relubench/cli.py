@@ -1,0 +1,257 @@
+"""Command line: ``relubench solvers | datasets | solve``.
+
+Bad input is reported as one line on stderr (``relubench: error: ...``) with exit code 2, and nothing is
+written. Solver outcomes (including failures and unavailable backends) are results, reported with status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from relubench import __version__
+from relubench.errors import ReluBenchError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2
+        sys.stderr.write(f"relubench: error: {message}\n")
+        raise SystemExit(2)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (v > 0 and math.isfinite(v)):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return v
+
+
+def _patterns(text: str) -> int | str:
+    if text == "all":
+        return text
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer or 'all', got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="relubench",
+        description="Benchmark solvers for training two-layer ReLU networks to "
+        "global optimality through convex programs.",
+    )
+    p.add_argument("--version", action="version", version=f"relubench {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub.add_parser("solvers", help="list every backend with its availability")
+    sub.add_parser("datasets", help="list the built-in datasets")
+
+    s = sub.add_parser(
+        "solve",
+        help="solve one problem with one or more backends",
+        description="Objective (unscaled): 1/2 ||r||^2 + beta * penalty; scnn's lambda = beta / n.",
+    )
+    src = s.add_mutually_exclusive_group(required=True)
+    src.add_argument("--dataset", help="built-in dataset name (see `relubench datasets`)")
+    src.add_argument("--data", help="CSV (header, numeric, target column) or NPZ file (X, y, optional masks D)")
+    s.add_argument("--target", default="y", help="target column of a CSV file (default: y)")
+    s.add_argument("--n", type=int, help="number of training rows (gaussian: generated; others: subsample)")
+    s.add_argument("--d", type=int, help="number of features (gaussian only)")
+    s.add_argument("--seed", type=int, default=0, help="seed of data, split and pattern sampling (default 0)")
+    s.add_argument("--beta", type=_positive_float, default=1e-2, help="weight decay beta > 0 (default 0.01)")
+    s.add_argument("--bias", action="store_true", help="append a column of ones to X before drawing patterns")
+    s.add_argument(
+        "--patterns",
+        type=_patterns,
+        default=100,
+        help="number P of distinct sampled patterns, or 'all' to enumerate (small d); default 100",
+    )
+    s.add_argument(
+        "--formulation",
+        choices=("relu", "gated"),
+        default="relu",
+        help="relu: constrained convex program; gated: group lasso relaxation (default relu)",
+    )
+    s.add_argument(
+        "--solver", default="clarabel", help="backend name, a comma-separated list, or 'all' (default clarabel)"
+    )
+    s.add_argument("--tol", type=_positive_float, default=1e-6, help="solver tolerance (default 1e-6)")
+    s.add_argument("--time-limit", type=_positive_float, help="seconds per solve")
+    s.add_argument(
+        "--reference",
+        nargs="?",
+        const="compute",
+        default=None,
+        metavar="VALUE",
+        help="report relative_gap: with no value, compute (and cache) a high-accuracy reference "
+        "optimum; with a number, use it as f*. Without the flag a cached reference is used if any",
+    )
+    s.add_argument(
+        "--json", action="store_true", help="print one JSON object per solver (JSON Lines) instead of a table"
+    )
+    return p
+
+
+def _load_problem(args: argparse.Namespace) -> tuple[Any, Any]:
+    from relubench.datasets import load_dataset
+    from relubench.datasets.files import load_file
+    from relubench.problem import Problem
+
+    if args.data:
+        ds = load_file(args.data, target=args.target, seed=args.seed, n=args.n)
+        if args.d is not None:
+            raise ReluBenchError("--d applies only to the gaussian dataset")
+        patterns = ds.masks if ds.masks is not None else args.patterns
+    else:
+        if args.dataset == "file":
+            raise ReluBenchError("use --data FILE for user files")
+        ds = load_dataset(args.dataset, n=args.n, d=args.d, seed=args.seed)
+        patterns = args.patterns
+    problem = Problem.create(
+        ds.X_train, ds.y_train, args.beta, patterns=patterns, seed=args.seed, bias=args.bias, name=ds.name
+    )
+    return problem, ds
+
+
+def _reference_value(args: argparse.Namespace, problem: Any) -> float | None:
+    from relubench.reference import cache_dir, reference_optimum
+
+    if args.reference is None:
+        path = cache_dir() / "reference" / f"{problem.content_hash}-{args.formulation}.json"
+        return reference_optimum(problem, args.formulation).value if path.exists() else None
+    if args.reference == "compute":
+        print(f"computing reference optimum ({problem.describe()}) ...", file=sys.stderr, flush=True)
+        return reference_optimum(problem, args.formulation).value
+    try:
+        return float(args.reference)
+    except ValueError:
+        raise ReluBenchError(f"--reference takes a number or no value, got {args.reference!r}") from None
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    from relubench.reference import relative_gap
+    from relubench.registry import get_solver, solver_class, solver_names
+
+    names = solver_names() if args.solver == "all" else [s.strip() for s in args.solver.split(",") if s.strip()]
+    if not names:
+        raise ReluBenchError("--solver is empty")
+    classes = [solver_class(n) for n in names]  # unknown names fail before any work
+    if args.solver == "all":
+        classes = [c for c in classes if args.formulation in c.formulations]
+    else:
+        for c in classes:
+            if args.formulation not in c.formulations:
+                raise ReluBenchError(f"solver {c.name!r} does not solve the {args.formulation!r} formulation")
+    problem, _ = _load_problem(args)
+    ref = _reference_value(args, problem)
+    rows = []
+    for cls in classes:
+        print(f"solving {problem.describe()} with {cls.name} ...", file=sys.stderr, flush=True)
+        res = get_solver(cls.name).solve(problem, args.formulation, tol=args.tol, time_limit=args.time_limit)
+        if ref is not None and math.isfinite(res.objective):
+            res.reference = ref
+            res.relative_gap = relative_gap(res.objective, ref)
+        row = {
+            "solver": res.solver,
+            "formulation": res.formulation,
+            "status": res.status,
+            "objective": res.objective,
+            "network_objective": res.network_objective,
+            "max_violation": res.max_violation,
+            "iterations": res.iterations,
+            "setup_s": res.setup_s,
+            "solve_s": res.solve_s,
+            "relative_gap": res.relative_gap,
+            "reference": res.reference,
+            "active_neurons": res.active_neurons,
+            "message": res.message,
+            "solver_version": res.solver_version,
+            "problem": {
+                "name": problem.name,
+                "n": problem.n,
+                "d": problem.d,
+                "P": problem.P,
+                "beta": problem.beta,
+                "bias": problem.bias,
+                "patterns": problem.pattern_spec,
+            },
+        }
+        rows.append(row)
+        if args.json:
+            print(
+                json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}),
+                flush=True,
+            )
+    if not args.json:
+        _print_table(rows)
+    return 0
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.6g}" if math.isfinite(v) else str(v)
+    return str(v)
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    cols = ["solver", "status", "objective", "relative_gap", "max_violation", "iterations", "setup_s", "solve_s"]
+    table = [cols] + [[_fmt(r[c]) for c in cols] for r in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(cols))]
+    for line in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+    for r in rows:
+        if r["status"] not in ("optimal",):
+            print(f"{r['solver']}: {r['message']}")
+
+
+def cmd_solvers(args: argparse.Namespace) -> int:
+    from relubench.registry import solver_class, solver_names
+
+    rows = [["name", "family", "formulations", "available", "reason"]]
+    for name in solver_names():
+        cls = solver_class(name)
+        ok, why = cls.available()
+        rows.append([name, cls.family, ",".join(cls.formulations), "yes" if ok else "no", why])
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from relubench.datasets import _LOADERS, dataset_names
+
+    for name in dataset_names():
+        doc = (_LOADERS[name].__doc__ or "").strip().splitlines()
+        print(f"{name:15s} {doc[0] if doc else ''}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"solve": cmd_solve, "solvers": cmd_solvers, "datasets": cmd_datasets}[args.command]
+    try:
+        return handler(args)
+    except ReluBenchError as exc:
+        sys.stderr.write(f"relubench: error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("relubench: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,38 @@
+"""Accuracy metrics: relative gaps, time to tolerance and prediction quality of mapped networks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from relubench.formulations import network_predict
+from relubench.reference import relative_gap
+from relubench.result import Result
+
+TOLERANCES = (1e-2, 1e-4, 1e-6)
+
+
+def reached(objective: float, violation: float, reference: float, tol: float, y_scale: float) -> bool:
+    """True when |relative gap| <= tol and the relative constraint violation (violation / y_scale) <= tol."""
+    return abs(relative_gap(objective, reference)) <= tol and violation <= tol * y_scale
+
+
+def time_to_tolerance(result: Result, reference: float, tol: float, y_scale: float) -> float:
+    """Seconds from the start of the solve to the first trace point that reached ``tol``; inf if none."""
+    for p in result.trace:
+        if reached(p.objective, p.max_violation, reference, tol, y_scale):
+            return p.seconds
+    return float("inf")
+
+
+def y_scale(y: np.ndarray) -> float:
+    """Scale of the targets used to make constraint violations relative: max(|y|_inf, 1e-12)."""
+    return max(float(np.abs(y).max(initial=0.0)), 1e-12)
+
+
+def prediction_scores(X: np.ndarray, y: np.ndarray, U: np.ndarray, a: np.ndarray) -> dict[str, float]:
+    """MSE of the network's predictions and, for +/-1 labels, the accuracy of their signs."""
+    pred = network_predict(X, U, a)
+    out = {"mse": float(np.mean((pred - y) ** 2))}
+    if np.isin(y, (-1.0, 1.0)).all():
+        out["accuracy"] = float(np.mean(np.where(pred >= 0, 1.0, -1.0) == y))
+    return out

@@ -1,0 +1,176 @@
+"""The training problem: data X (n x d), targets y, weight decay beta and a set of activation patterns.
+
+Objective conventions (unscaled, as Pilanci & Ergen 2020 and Bai et al. 2023)::
+
+    nonconvex:  1/2 ||sum_j relu(X u_j) a_j - y||^2 + beta/2 sum_j (||u_j||^2 + a_j^2)
+    relu:       1/2 ||sum_i D_i X (v_i - w_i) - y||^2 + beta sum_i (||v_i|| + ||w_i||),
+                s.t. (2 D_i - I) X v_i >= 0 and (2 D_i - I) X w_i >= 0
+    gated:      1/2 ||sum_i D_i X u_i - y||^2 + beta sum_i ||u_i||
+
+The peer library scnn scales the loss as 1/(2n) ||r||^2 + lam * penalty; the same minimizers are obtained
+with beta = n * lam (see :func:`beta_from_scnn_lambda`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from relubench.arrangements import DEFAULT_MAX_PATTERNS, enumerate_patterns, sample_patterns
+from relubench.errors import InputError
+
+
+def beta_from_scnn_lambda(lam: float, n: int) -> float:
+    """Weight decay beta of relubench's unscaled objective for scnn's lambda (loss scaled by 1/n)."""
+    return float(lam) * n
+
+
+def scnn_lambda_from_beta(beta: float, n: int) -> float:
+    """scnn's lambda (loss scaled by 1/n) for relubench's beta."""
+    return float(beta) / n
+
+
+def validate_data(X: object, y: object) -> tuple[np.ndarray, np.ndarray]:
+    """Return X as a finite float (n, d) array and y as a finite float (n,) array, or raise InputError."""
+    try:
+        X = np.asarray(X, dtype=float)
+        y = np.asarray(y, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"data must be numeric: {exc}") from None
+    if X.ndim == 1:
+        X = X[:, None]
+    if X.ndim != 2:
+        raise InputError(f"X must be a 2-D array (n x d), got shape {X.shape}")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise InputError(f"y must be a vector of length n, got shape {y.shape}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise InputError(f"X is empty (shape {X.shape})")
+    if X.shape[0] != y.shape[0]:
+        raise InputError(f"X has {X.shape[0]} rows but y has {y.shape[0]} entries")
+    if not np.isfinite(X).all():
+        raise InputError("X contains NaN or infinite values")
+    if not np.isfinite(y).all():
+        raise InputError("y contains NaN or infinite values")
+    return X, y
+
+
+def validate_beta(beta: object) -> float:
+    """Return beta as a float > 0, or raise InputError."""
+    try:
+        b = float(beta)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InputError(f"beta must be a number, got {beta!r}") from None
+    if not np.isfinite(b) or b <= 0:
+        raise InputError(f"beta must be finite and > 0, got {beta!r}")
+    return b
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """A validated instance. ``X`` already carries the bias column when ``bias`` is True.
+
+    Build it with :meth:`Problem.create`, which validates input and draws or enumerates the patterns.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    beta: float
+    masks: np.ndarray  # (n, P) bool, column i = diag(D_i)
+    bias: bool = False
+    name: str = "problem"
+    pattern_spec: str = field(default="given")
+
+    @classmethod
+    def create(
+        cls,
+        X: object,
+        y: object,
+        beta: object,
+        patterns: int | str | np.ndarray = 100,
+        seed: int = 0,
+        bias: bool = False,
+        name: str = "problem",
+        max_patterns: int = DEFAULT_MAX_PATTERNS,
+    ) -> Problem:
+        """Validate data and build patterns.
+
+        ``patterns`` is a count P (seeded Gaussian sampling, P distinct non-zero patterns), ``"all"`` (exact
+        enumeration; refused above ``max_patterns``), or a boolean (n, P) mask array given by the user.
+        With ``bias`` a column of ones is appended to X before patterns are drawn.
+        """
+        X, y = validate_data(X, y)
+        b = validate_beta(beta)
+        if bias:
+            X = np.hstack([X, np.ones((X.shape[0], 1))])
+        if isinstance(patterns, str):
+            if patterns != "all":
+                try:
+                    patterns = int(patterns)
+                except ValueError:
+                    raise InputError(f"patterns must be a positive integer or 'all', got {patterns!r}") from None
+        if isinstance(patterns, str):
+            masks = enumerate_patterns(X, max_patterns=max_patterns)
+            spec = "all"
+        elif isinstance(patterns, np.ndarray):
+            masks = np.asarray(patterns)
+            if masks.ndim != 2 or masks.shape[0] != X.shape[0]:
+                raise InputError(f"pattern masks must have shape (n={X.shape[0]}, P), got {masks.shape}")
+            if masks.dtype != bool:
+                if not np.isin(masks, (0, 1)).all():
+                    raise InputError("pattern masks must be boolean (0/1)")
+                masks = masks.astype(bool)
+            if masks.shape[1] == 0:
+                raise InputError("pattern masks are empty (P = 0)")
+            spec = "given"
+        else:
+            if isinstance(patterns, bool) or int(patterns) < 1:
+                raise InputError(f"number of patterns must be >= 1, got {patterns!r}")
+            masks = sample_patterns(X, int(patterns), seed=seed)
+            spec = f"sampled:{int(patterns)}:seed={seed}"
+        X.setflags(write=False)
+        y.setflags(write=False)
+        masks = np.ascontiguousarray(masks)
+        masks.setflags(write=False)
+        return cls(X=X, y=y, beta=b, masks=masks, bias=bool(bias), name=name, pattern_spec=spec)
+
+    @property
+    def n(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def P(self) -> int:
+        return self.masks.shape[1]
+
+    @cached_property
+    def mask_float(self) -> np.ndarray:
+        """Masks as float64 (n, P), for products such as ``mask * (X @ U)``."""
+        return self.masks.astype(float)
+
+    @cached_property
+    def signs(self) -> np.ndarray:
+        """2 D - 1 as float64 (n, P): the cone constraints read ``signs * (X @ V) >= 0``."""
+        return 2.0 * self.mask_float - 1.0
+
+    @cached_property
+    def content_hash(self) -> str:
+        """SHA-256 over X, y, beta and the masks: the key of cached reference optima."""
+        h = hashlib.sha256()
+        for arr in (self.X, self.y):
+            h.update(str(arr.shape).encode())
+            h.update(np.ascontiguousarray(arr, dtype="<f8").tobytes())
+        h.update(repr(float(self.beta)).encode())
+        h.update(str(self.masks.shape).encode())
+        h.update(np.packbits(self.masks, axis=0).tobytes())
+        return h.hexdigest()
+
+    def describe(self) -> str:
+        return f"{self.name}: n={self.n} d={self.d} P={self.P} beta={self.beta:g} bias={self.bias}"

@@ -1,0 +1,82 @@
+"""Reference optima f* per problem instance, cached on disk by a content hash of (X, y, beta, patterns).
+
+The reference is a high-accuracy interior-point solve of the convex formulation over the problem's patterns
+(MOSEK when licensed, else native Clarabel at tolerance 1e-10). With all patterns enumerated it is the
+global optimum of the non-convex problem. The non-convex formulation is measured against the relu optimum.
+Cache directory: ``$RELUBENCH_CACHE`` or ``~/.cache/relubench``; files are written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from relubench.errors import ReluBenchError
+from relubench.problem import Problem
+
+REFERENCE_TOL = 1e-10
+
+
+@dataclass
+class Reference:
+    value: float
+    formulation: str
+    solver: str
+    status: str
+    max_violation: float
+    key: str
+    active_neurons: int = 0
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("RELUBENCH_CACHE", Path.home() / ".cache" / "relubench"))
+
+
+def relative_gap(value: float, reference: float) -> float:
+    """(f - f*) / |f*| (signed: an infeasible point may lie below f*)."""
+    return (value - reference) / max(abs(reference), 1e-300)
+
+
+def _atomic_write_json(path: Path, obj: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(obj, fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def reference_optimum(problem: Problem, formulation: str = "relu", use_cache: bool = True) -> Reference:
+    """The cached (or freshly computed) reference optimum of ``problem`` in ``formulation``."""
+    from relubench.registry import get_solver
+
+    form = "relu" if formulation == "nonconvex" else formulation
+    key = f"{problem.content_hash}-{form}"
+    path = cache_dir() / "reference" / f"{key}.json"
+    if use_cache and path.exists():
+        try:
+            return Reference(**json.loads(path.read_text()))
+        except (ValueError, TypeError):
+            path.unlink(missing_ok=True)  # corrupt entry: recompute
+    last = None
+    for name in ("mosek", "clarabel"):
+        solver = get_solver(name, max_iter=500)
+        res = solver.solve(problem, form, tol=REFERENCE_TOL)
+        if res.status == "unavailable":
+            continue
+        last = res
+        if res.status == "optimal":
+            break
+    if last is None or last.status != "optimal":
+        msg = last.message if last is not None else "no interior-point solver available"
+        raise ReluBenchError(f"reference solve failed for {problem.describe()}: {msg}")
+    ref = Reference(last.objective, form, last.solver, last.status, last.max_violation, key, last.active_neurons)
+    if use_cache:
+        _atomic_write_json(path, asdict(ref))
+    return ref

@@ -1,0 +1,83 @@
+"""The record every backend returns, and the trace recorder for convergence curves."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+STATUSES = ("optimal", "max_iter", "time_limit", "infeasible", "error", "unavailable")
+
+
+@dataclass
+class TracePoint:
+    """One sample of a solver's progress: seconds since solve start, convex objective, constraint violation."""
+
+    seconds: float
+    objective: float
+    max_violation: float = 0.0
+
+
+Callback = Callable[[TracePoint], Any]
+
+
+@dataclass
+class Result:
+    """Outcome of one solve. Times in seconds; setup (build, compile, factorize) is reported apart from solve.
+
+    ``objective`` is recomputed by relubench from the returned weights (never taken from the solver), as is
+    ``network_objective`` (objective of the mapped two-layer network) and ``max_violation``.
+    ``relative_gap`` = (objective - f*) / |f*| is filled in when a reference optimum f* is known.
+    """
+
+    solver: str
+    formulation: str
+    status: str
+    objective: float = float("nan")
+    network_objective: float = float("nan")
+    max_violation: float = float("nan")
+    active_neurons: int = 0
+    iterations: int = 0
+    setup_s: float = 0.0
+    solve_s: float = 0.0
+    message: str = ""
+    solver_version: str = ""
+    trace: list[TracePoint] = field(default_factory=list)
+    reference: float | None = None
+    relative_gap: float | None = None
+    certified_gap: float | None = None  # primal - dual bound, where the backend has a dual at hand
+    weights: dict[str, np.ndarray] | None = field(default=None, repr=False)
+
+    def to_dict(self, with_trace: bool = False) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("weights")
+        if with_trace:
+            out["trace"] = [[p.seconds, p.objective, p.max_violation] for p in self.trace]
+        else:
+            out.pop("trace")
+        return out
+
+
+class Tracer:
+    """Collects TracePoints relative to a start time and forwards them to an optional user callback.
+
+    The callback may return True to ask the solver to stop early.
+    """
+
+    def __init__(self, callback: Callback | None = None) -> None:
+        self.callback = callback
+        self.points: list[TracePoint] = []
+        self.start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def record(self, objective: float, max_violation: float = 0.0) -> bool:
+        p = TracePoint(self.elapsed(), float(objective), float(max_violation))
+        self.points.append(p)
+        if self.callback is not None:
+            return bool(self.callback(p))
+        return False

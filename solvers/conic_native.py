@@ -1,0 +1,150 @@
+"""Clarabel and SCS through their native Python APIs, on conic data built by :mod:`relubench.conic`."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from relubench.conic import build
+from relubench.problem import Problem
+from relubench.registry import Solver, register
+from relubench.result import Callback, Result, Tracer
+
+
+@register
+class ClarabelNative(Solver):
+    """Clarabel interior point (native API).
+
+    Options: max_iter (200), verbose (False), direct_solve_method ("qdldl": measured 15.8 s against 30.0 s
+    for "faer", the "auto" choice, at n=500, d=20, P=100).
+    """
+
+    name = "clarabel"
+    family = "interior-point"
+    formulations = ("relu", "gated")
+    description = "Clarabel interior point, native API, sparse conic data built directly"
+
+    @classmethod
+    def version(cls) -> str:
+        import clarabel
+
+        return f"clarabel {clarabel.__version__}"
+
+    def _solve(
+        self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None
+    ) -> Result:
+        import clarabel
+
+        t0 = time.perf_counter()
+        data = build(problem, formulation)
+        cones = [clarabel.ZeroConeT(data.n_zero)]
+        if data.n_nonneg:
+            cones.append(clarabel.NonnegativeConeT(data.n_nonneg))
+        cones += [clarabel.SecondOrderConeT(k) for k in data.soc_dims]
+        s = clarabel.DefaultSettings()
+        s.verbose = bool(self.options.get("verbose", False))
+        s.max_iter = int(self.options.get("max_iter", 200))
+        s.direct_solve_method = str(self.options.get("direct_solve_method", "qdldl"))
+        s.tol_gap_abs = tol * 1e-2
+        s.tol_gap_rel = tol
+        s.tol_feas = tol
+        s.tol_ktratio = min(1e-6, tol)
+        if time_limit is not None:
+            s.time_limit = float(time_limit)
+        solver = clarabel.DefaultSolver(data.P, data.q, data.A, data.b, cones, s)
+        setup = time.perf_counter() - t0
+        tracer = Tracer(callback)
+        sol = solver.solve()
+        solve_s = tracer.elapsed()
+        st = str(sol.status)
+        status = {
+            "Solved": "optimal",
+            "AlmostSolved": "optimal",
+            "MaxIterations": "max_iter",
+            "MaxTime": "time_limit",
+            "PrimalInfeasible": "infeasible",
+            "DualInfeasible": "infeasible",
+            "AlmostPrimalInfeasible": "infeasible",
+            "AlmostDualInfeasible": "infeasible",
+        }.get(st, "error")
+        weights = data.weights(problem, formulation, np.asarray(sol.x))
+        res = Result(
+            self.name,
+            formulation,
+            status,
+            iterations=int(sol.iterations),
+            setup_s=setup,
+            solve_s=solve_s,
+            message=f"clarabel status {st}",
+            weights=weights,
+        )
+        tracer.record(float(sol.obj_val))
+        res.trace = tracer.points
+        return res
+
+
+@register
+class SCSNative(Solver):
+    """SCS operator splitting (native API). Options: max_iters (100000), verbose (False), acceleration_lookback."""
+
+    name = "scs"
+    family = "first-order"
+    formulations = ("relu", "gated")
+    description = "SCS (ADMM on the homogeneous embedding), native API, sparse conic data built directly"
+
+    @classmethod
+    def version(cls) -> str:
+        import scs
+
+        return f"scs {scs.__version__}"
+
+    def _solve(
+        self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None
+    ) -> Result:
+        import scs
+
+        t0 = time.perf_counter()
+        data = build(problem, formulation)
+        cone = {"z": data.n_zero, "q": data.soc_dims}
+        if data.n_nonneg:
+            cone["l"] = data.n_nonneg
+        settings = {
+            "eps_abs": tol,
+            "eps_rel": tol,
+            "max_iters": int(self.options.get("max_iters", 100_000)),
+            "verbose": bool(self.options.get("verbose", False)),
+        }
+        if "acceleration_lookback" in self.options:
+            settings["acceleration_lookback"] = int(self.options["acceleration_lookback"])
+        if time_limit is not None:
+            settings["time_limit_secs"] = float(time_limit)
+        solver = scs.SCS({"P": data.P, "A": data.A, "b": data.b, "c": data.q}, cone, **settings)
+        setup = time.perf_counter() - t0
+        tracer = Tracer(callback)
+        sol = solver.solve()
+        solve_s = tracer.elapsed()
+        info = sol["info"]
+        st = str(info["status"])
+        if st == "solved" or st == "solved_inaccurate" and int(info["iter"]) < settings["max_iters"]:
+            status = "optimal" if st == "solved" else "time_limit"
+        elif "infeasible" in st or "unbounded" in st:
+            status = "infeasible"
+        elif int(info["iter"]) >= settings["max_iters"]:
+            status = "max_iter"
+        else:
+            status = "error"
+        weights = data.weights(problem, formulation, np.asarray(sol["x"]))
+        res = Result(
+            self.name,
+            formulation,
+            status,
+            iterations=int(info["iter"]),
+            setup_s=setup,
+            solve_s=solve_s,
+            message=f"scs status {st}",
+            weights=weights,
+        )
+        tracer.record(float(info["pobj"]))
+        res.trace = tracer.points
+        return res

@@ -1,0 +1,193 @@
+"""cvxpy modelling routes (cross-checks of the native backends) and MOSEK.
+
+Setup time is cvxpy's compilation (canonicalization to conic form); solve time is the solver's own.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Any, ClassVar
+
+import numpy as np
+
+from relubench.problem import Problem
+from relubench.registry import Solver, register
+from relubench.result import Callback, Result, Tracer
+
+
+def build_cvxpy(problem: Problem, formulation: str) -> tuple[Any, dict[str, Any]]:
+    """cvxpy Problem of the relu or gated formulation, written with masks (sum over columns of mask * (X U))."""
+    import cvxpy as cp
+
+    X, y, M = problem.X, problem.y, problem.mask_float
+    d, Pn = problem.d, problem.P
+    if formulation == "relu":
+        V = cp.Variable((d, Pn))
+        W = cp.Variable((d, Pn))
+        pred = cp.sum(cp.multiply(M, X @ (V - W)), axis=1)
+        pen = cp.sum(cp.norm(V, 2, axis=0)) + cp.sum(cp.norm(W, 2, axis=0))
+        cons = [cp.multiply(problem.signs, X @ V) >= 0, cp.multiply(problem.signs, X @ W) >= 0]
+        variables = {"V": V, "W": W}
+    else:
+        U = cp.Variable((d, Pn))
+        pred = cp.sum(cp.multiply(M, X @ U), axis=1)
+        pen = cp.sum(cp.norm(U, 2, axis=0))
+        cons = []
+        variables = {"U": U}
+    obj = cp.Minimize(0.5 * cp.sum_squares(pred - y) + problem.beta * pen)
+    return cp.Problem(obj, cons), variables
+
+
+class CvxpyRoute(Solver):
+    family = "interior-point"
+    formulations = ("relu", "gated")
+    cvxpy_solver: ClassVar[str] = ""
+
+    @classmethod
+    def available(cls) -> tuple[bool, str]:
+        import cvxpy as cp
+
+        if cls.cvxpy_solver not in cp.installed_solvers():
+            return False, f"cvxpy solver {cls.cvxpy_solver} not installed"
+        return True, ""
+
+    @classmethod
+    def version(cls) -> str:
+        import cvxpy as cp
+
+        return f"cvxpy {cp.__version__}"
+
+    def solver_options(self, tol: float, time_limit: float | None) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _solve(
+        self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None
+    ) -> Result:
+        import cvxpy as cp
+
+        t0 = time.perf_counter()
+        prob, variables = build_cvxpy(problem, formulation)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                prob.solve(
+                    solver=self.cvxpy_solver,
+                    verbose=bool(self.options.get("verbose", False)),
+                    **self.solver_options(tol, time_limit),
+                )
+        except cp.error.SolverError as exc:
+            return Result(
+                self.name, formulation, "error", message=f"{self.cvxpy_solver}: {exc}", solve_s=time.perf_counter() - t0
+            )
+        wall = time.perf_counter() - t0
+        stats = prob.solver_stats
+        compile_s = float(prob.compilation_time or 0.0)
+        solve_s = float(stats.solve_time) if stats.solve_time is not None else max(wall - compile_s, 0.0)
+        status = {
+            cp.OPTIMAL: "optimal",
+            cp.OPTIMAL_INACCURATE: "optimal",
+            cp.INFEASIBLE: "infeasible",
+            cp.UNBOUNDED: "infeasible",
+            cp.USER_LIMIT: "time_limit",
+        }.get(prob.status, "error")
+        weights = None
+        if all(v.value is not None for v in variables.values()):
+            weights = {k: np.asarray(v.value, dtype=float) for k, v in variables.items()}
+        elif status == "optimal":
+            status = "error"
+        tracer = Tracer(callback)
+        tracer.start -= solve_s
+        if prob.value is not None and np.isfinite(prob.value):
+            tracer.record(float(prob.value))
+        return Result(
+            self.name,
+            formulation,
+            status,
+            iterations=int(stats.num_iters or 0),
+            setup_s=wall - solve_s,
+            solve_s=solve_s,
+            weights=weights,
+            message=f"cvxpy status {prob.status} (compile {compile_s:.3f} s)"
+            + "".join(f"; {w.message}" for w in caught if issubclass(w.category, UserWarning)),
+            trace=tracer.points,
+            solver_version=f"cvxpy {cp.__version__}",
+        )
+
+
+@register
+class CvxpyClarabel(CvxpyRoute):
+    name = "cvxpy-clarabel"
+    description = "Clarabel through cvxpy (cross-check of the native route)"
+    cvxpy_solver = "CLARABEL"
+
+    def solver_options(self, tol: float, time_limit: float | None) -> dict[str, Any]:
+        opts: dict[str, Any] = {
+            "tol_gap_abs": tol * 1e-2,
+            "tol_gap_rel": tol,
+            "tol_feas": tol,
+            "tol_ktratio": min(1e-6, tol),
+            "direct_solve_method": "qdldl",  # the same linear solver as the native route
+        }
+        if time_limit is not None:
+            opts["time_limit"] = float(time_limit)
+        return opts
+
+
+@register
+class CvxpySCS(CvxpyRoute):
+    name = "cvxpy-scs"
+    family = "first-order"
+    description = "SCS through cvxpy (cross-check of the native route)"
+    cvxpy_solver = "SCS"
+
+    def solver_options(self, tol: float, time_limit: float | None) -> dict[str, Any]:
+        opts: dict[str, Any] = {"eps_abs": tol, "eps_rel": tol, "max_iters": 100_000}
+        if time_limit is not None:
+            opts["time_limit_secs"] = float(time_limit)
+        return opts
+
+
+@register
+class CvxpyECOS(CvxpyRoute):
+    name = "cvxpy-ecos"
+    description = "ECOS interior point through cvxpy (no time limit: ECOS has none)"
+    cvxpy_solver = "ECOS"
+
+    def solver_options(self, tol: float, time_limit: float | None) -> dict[str, Any]:
+        return {"abstol": tol * 1e-2, "reltol": tol, "feastol": tol, "max_iters": 200}
+
+
+def mosek_licence() -> tuple[bool, str]:
+    """(True, "") when MOSEK is importable and a licence can be checked out."""
+    try:
+        import mosek
+    except ImportError:
+        return False, "mosek package not installed (pip install 'relubench[mosek]')"
+    try:
+        with mosek.Env() as env:
+            env.checkoutlicense(mosek.feature.pts)
+    except mosek.Error:
+        return False, "no MOSEK licence"
+    return True, ""
+
+
+@register
+class CvxpyMosek(CvxpyRoute):
+    name = "mosek"
+    description = "MOSEK interior point through cvxpy (needs a licence)"
+    cvxpy_solver = "MOSEK"
+
+    @classmethod
+    def available(cls) -> tuple[bool, str]:
+        return mosek_licence()
+
+    def solver_options(self, tol: float, time_limit: float | None) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "MSK_DPAR_INTPNT_CO_TOL_REL_GAP": tol,
+            "MSK_DPAR_INTPNT_CO_TOL_PFEAS": tol,
+            "MSK_DPAR_INTPNT_CO_TOL_DFEAS": tol,
+        }
+        if time_limit is not None:
+            params["MSK_DPAR_OPTIMIZER_MAX_TIME"] = float(time_limit)
+        return {"mosek_params": params}

@@ -1,0 +1,59 @@
+"""Every conic backend agrees with every other one; results are recomputed from the returned weights."""
+
+import numpy as np
+import pytest
+
+from conftest import small_problem
+from relubench.registry import get_solver, solver_class
+
+CONIC = ["clarabel", "scs", "cvxpy-clarabel", "cvxpy-scs", "cvxpy-ecos", "mosek"]
+
+
+@pytest.mark.parametrize("formulation", ["relu", "gated"])
+@pytest.mark.parametrize(
+    "seed,n,d,P,beta,bias", [(0, 40, 4, 15, 0.1, False), (1, 60, 3, 25, 0.01, True), (2, 30, 6, 10, 1.0, False)]
+)
+def test_backends_agree(formulation, seed, n, d, P, beta, bias):
+    problem = small_problem(n=n, d=d, P=P, beta=beta, seed=seed, bias=bias)
+    values = {}
+    for name in CONIC:
+        if not solver_class(name).available()[0]:
+            continue
+        res = get_solver(name).solve(problem, formulation, tol=1e-9)
+        assert res.status == "optimal", (name, res.message)
+        if formulation == "relu":
+            assert res.max_violation < 1e-6
+        values[name] = res.objective
+    ref = values["clarabel"]
+    for name, v in values.items():
+        assert abs(v - ref) <= 1e-5 * abs(ref), (name, v, ref)
+    assert len(values) >= 5
+
+
+def test_gated_optimum_is_below_relu_optimum():
+    # dropping the cone constraints can only lower the optimum (same patterns)
+    problem = small_problem(seed=4)
+    relu = get_solver("clarabel").solve(problem, "relu", tol=1e-9).objective
+    gated = get_solver("clarabel").solve(problem, "gated", tol=1e-9).objective
+    assert gated <= relu + 1e-8
+
+
+def test_mosek_without_licence_is_unavailable_not_failed(monkeypatch):
+    monkeypatch.setenv("MOSEKLM_LICENSE_FILE", "/nonexistent/mosek.lic")
+    cls = solver_class("mosek")
+    ok, why = cls.available()
+    if ok:
+        pytest.skip("a MOSEK licence is installed here")
+    assert why == "no MOSEK licence"
+    res = get_solver("mosek").solve(small_problem(), "relu")
+    assert res.status == "unavailable" and res.message == "unavailable: no MOSEK licence"
+
+
+def test_setup_reported_apart_and_time_limit_respected():
+    problem = small_problem(n=300, d=10, P=60, seed=1)
+    res = get_solver("clarabel").solve(problem, "relu", tol=1e-8, time_limit=0.05)
+    assert res.setup_s > 0
+    assert res.status in ("time_limit", "optimal")
+    if res.status == "time_limit":
+        assert res.solve_s < 1.0
+    assert np.isfinite(res.objective)
