@@ -1,0 +1,129 @@
+"""Time to reach relative gap 1e-2, 1e-4, 1e-6, first-order methods against the conic solvers, side by side.
+
+    python scripts/bench_first_order.py --sizes 500,20,100 1000,20,200 5000,50,500 --out results/first_order.md
+
+Problems: ``gaussian`` data (seed 0), P sampled patterns (seed 0), beta = 1e-3 * n (scnn's lambda = 1e-3).
+Reference f*: the cached high-accuracy Clarabel solve where n * P <= --ip-max (else the best objective any
+backend reached with violation <= 1e-8 max|y|, labelled as such). Time-to-tolerance counts setup plus the
+first trace point with |gap| <= tol and violation <= tol max|y| (first-order methods: one run at tol 1e-8;
+conic solvers: one run per tolerance, counted when the run's final point reaches it). Also prints ADMM's
+per-iteration time next to one product X @ U (U of size d x 2P) on the same data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from relubench.datasets import load_dataset
+from relubench.metrics import TOLERANCES, reached, time_to_tolerance, y_scale
+from relubench.problem import Problem
+from relubench.reference import reference_optimum, relative_gap
+from relubench.registry import get_solver
+
+FIRST_ORDER = {"admm": "relu", "al": "relu", "fista": "gated", "admm-gated": "gated"}
+
+
+def fmt(t: float) -> str:
+    return "-" if not math.isfinite(t) else f"{t:.2f}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", nargs="+", default=["500,20,100", "1000,20,200"])
+    ap.add_argument("--solvers", default="admm,al,fista,admm-gated,clarabel,scs")
+    ap.add_argument("--time-limit", type=float, default=300.0, help="seconds per run")
+    ap.add_argument("--ip-max", type=int, default=200_000, help="largest n*P for interior-point/SCS runs")
+    ap.add_argument("--out", help="also write the table as markdown here")
+    args = ap.parse_args()
+    lines = [
+        "| n | d | P | formulation | solver | t(1e-2) s | t(1e-4) s | t(1e-6) s | final gap | iters | note |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    print(lines[0], flush=True)
+    for size in args.sizes:
+        n, d, P = (int(v) for v in size.split(","))
+        ds = load_dataset("gaussian", n=n, d=d, seed=0)
+        problem = Problem.create(ds.X_train, ds.y_train, 1e-3 * n, patterns=P, seed=0)
+        ys = y_scale(problem.y)
+        conic_ok = n * P <= args.ip_max
+        refs: dict[str, tuple[float, str]] = {}
+        runs = []
+        for name in args.solvers.split(","):
+            if name in FIRST_ORDER:
+                solver, form = name.split("-")[0], FIRST_ORDER[name]
+                res = get_solver(solver).solve(problem, form, tol=1e-8, time_limit=args.time_limit)
+                runs.append((name, form, {None: res}))
+            elif conic_ok:
+                for form in ("relu", "gated"):
+                    by_tol = {}
+                    for tol in TOLERANCES:
+                        by_tol[tol] = get_solver(name).solve(problem, form, tol=tol, time_limit=args.time_limit)
+                    runs.append((name, form, by_tol))
+            print(f"  ran {name} at n={n} ({time.strftime('%H:%M:%S')})", file=sys.stderr, flush=True)
+        for form in ("relu", "gated"):
+            if conic_ok:
+                refs[form] = (reference_optimum(problem, form).value, "clarabel 1e-10")
+            else:
+                vals = [
+                    r.objective
+                    for nm, f, rr in runs
+                    for r in rr.values()
+                    if f == form and r.max_violation <= 1e-8 * ys and np.isfinite(r.objective)
+                ]
+                refs[form] = (min(vals), "best found") if vals else (float("nan"), "none")
+        for name, form, by_tol in runs:
+            ref, how = refs[form]
+            if None in by_tol:
+                res = by_tol[None]
+                tt = [res.setup_s + time_to_tolerance(res, ref, tol, ys) for tol in TOLERANCES]
+                note = (
+                    f"{res.status}; setup {res.setup_s:.2f} s; {res.solve_s / max(res.iterations, 1) * 1e3:.2f} ms/iter"
+                )
+                final = res
+            else:
+                tt = [
+                    r.setup_s + r.solve_s if reached(r.objective, r.max_violation, ref, tol, ys) else math.inf
+                    for tol, r in by_tol.items()
+                ]
+                final = by_tol[TOLERANCES[-1]]
+                note = "; ".join(f"tol {t:g}: {r.status} {r.setup_s + r.solve_s:.1f} s" for t, r in by_tol.items())
+            gap = relative_gap(final.objective, ref)
+            line = (
+                f"| {n} | {d} | {P} | {form} | {name} | {fmt(tt[0])} | {fmt(tt[1])} | {fmt(tt[2])} | "
+                f"{gap:.1e} | {final.iterations} | {note}; ref {how} |"
+            )
+            lines.append(line)
+            print(line, flush=True)
+        # ADMM per-iteration cost against one X @ U
+        X = problem.X
+        U = np.random.default_rng(0).standard_normal((d, 2 * P))
+        reps = max(3, int(2e8 / (n * d * 2 * P)))
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            X @ U
+        t_mm = (time.perf_counter() - t0) / reps
+        admm = next((rr[None] for nm, f, rr in runs if nm == "admm"), None)
+        if admm is not None:
+            per_it = admm.solve_s / max(admm.iterations, 1)
+            msg = (
+                f"n={n} d={d} P={P}: one X @ U (d x 2P) {t_mm * 1e3:.3f} ms; ADMM relu iteration "
+                f"{per_it * 1e3:.3f} ms = {per_it / t_mm:.1f}x"
+            )
+            lines.append("")
+            lines.append(msg)
+            lines.append("")
+            print(msg, flush=True)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
