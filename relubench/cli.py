@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("solvers", help="list every backend with its availability")
     sub.add_parser("datasets", help="list the built-in datasets")
+    off = sub.add_parser("asv-offline", help="make `asv publish` HTML render without network (vendored assets)")
+    off.add_argument("html_dir", nargs="?", default="reports/asv", help="asv html_dir (default reports/asv)")
 
     s = sub.add_parser(
         "solve",
@@ -240,9 +242,18 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_asv_offline(args: argparse.Namespace) -> int:
+    from relubench.asv_offline import make_offline
+
+    changed = make_offline(args.html_dir)
+    print(f"vendored assets into {args.html_dir}/vendor; rewrote {len(changed)} page(s)")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"solve": cmd_solve, "solvers": cmd_solvers, "datasets": cmd_datasets}[args.command]
+    handlers = {"solve": cmd_solve, "solvers": cmd_solvers, "datasets": cmd_datasets, "asv-offline": cmd_asv_offline}
+    handler = handlers[args.command]
     try:
         return handler(args)
     except ReluBenchError as exc:
