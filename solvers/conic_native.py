@@ -126,12 +126,14 @@ class SCSNative(Solver):
         solve_s = tracer.elapsed()
         info = sol["info"]
         st = str(info["status"])
-        if st == "solved" or st == "solved_inaccurate" and int(info["iter"]) < settings["max_iters"]:
-            status = "optimal" if st == "solved" else "time_limit"
+        if st == "solved":
+            status = "optimal"
         elif "infeasible" in st or "unbounded" in st:
             status = "infeasible"
         elif int(info["iter"]) >= settings["max_iters"]:
             status = "max_iter"
+        elif time_limit is not None and solve_s >= 0.99 * time_limit:
+            status = "time_limit"  # SCS reports 'solved_inaccurate' or 'unfinished' when its clock runs out
         else:
             status = "error"
         weights = data.weights(problem, formulation, np.asarray(sol["x"]))
