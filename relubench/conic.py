@@ -73,40 +73,72 @@ def signed_blockdiag(problem: Problem) -> sp.csr_matrix:
 
 
 def build(problem: Problem, formulation: str) -> ConicData:
+    """Conic data of ``formulation`` ("relu" or "gated"), with A assembled directly in CSC form.
+
+    Column (g, k) of z (group g, feature k; pattern i = g mod P) holds, in row order: -/+ X[j, k] for the rows
+    j active in pattern i (zero cone; minus for v/u groups, plus for w groups), -(2 D_i - I)_j X[j, k] for all j
+    (relu: the nonnegative rows of group g), and -1 in its second-order-cone row. No intermediate sparse
+    stacking (which costs seconds at n = 1000, P = 200).
+    """
     n, d, Pn = problem.n, problem.d, problem.P
-    FX = masked_blocks(problem)
-    if formulation == "relu":
-        F = sp.hstack([FX, -FX], format="csr")
-        ng = 2 * Pn
-    elif formulation == "gated":
-        F = FX
-        ng = Pn
-    else:
+    X, masks = problem.X, problem.masks
+    if formulation not in ("relu", "gated"):
         raise ValueError(f"no conic form for {formulation!r}")
+    relu = formulation == "relu"
+    ng = 2 * Pn if relu else Pn
     nz = ng * d
     nx = nz + ng + n
-    # zero cone: -F z + e = -y
-    A_zero = sp.hstack([-F, sp.csr_matrix((n, ng)), sp.identity(n, format="csr")], format="csr")
-    blocks = [A_zero]
-    b_parts = [-problem.y]
-    n_nonneg = 0
-    if formulation == "relu":
-        G = signed_blockdiag(problem)
-        GG = sp.block_diag([G, G], format="csr")
-        n_nonneg = GG.shape[0]
-        blocks.append(sp.hstack([-GG, sp.csr_matrix((n_nonneg, ng + n))], format="csr"))
-        b_parts.append(np.zeros(n_nonneg))
-    # second-order cones (t_g, z_g): rows [-e_t; -I on z_g]
+    n_nonneg = 2 * n * Pn if relu else 0
+    soc0 = n + n_nonneg
     g = np.arange(ng)
-    t_rows = g * (d + 1)
-    z_rows = (g[:, None] * (d + 1) + 1 + np.arange(d)[None, :]).ravel()
-    rows = np.concatenate([t_rows, z_rows])
-    cols = np.concatenate([nz + g, np.arange(nz)])
-    A_soc = sp.csr_matrix((-np.ones(nz + ng), (rows, cols)), shape=(ng * (d + 1), nx))
-    blocks.append(A_soc)
-    b_parts.append(np.zeros(ng * (d + 1)))
-    A = sp.vstack(blocks, format="csc")
-    b = np.concatenate(b_parts)
+    pat = g % Pn
+    sign_f = np.where(g < Pn, -1.0, 1.0)  # A_zero = -F, F = [D X, -D X]
+    XT = X.T  # (d, n)
+    parts_v, parts_r, parts_k = [], [], []
+    # zero-cone rows j (active in pattern i), kept where the mask is set
+    parts_v.append(sign_f[:, None, None] * XT[None, :, :])
+    parts_r.append(np.broadcast_to(np.arange(n)[None, None, :], (ng, d, n)))
+    parts_k.append(np.broadcast_to(masks.T[pat][:, None, :], (ng, d, n)))
+    if relu:
+        S = problem.signs.T[pat]  # (ng, n)
+        parts_v.append(-S[:, None, :] * XT[None, :, :])
+        parts_r.append(np.broadcast_to((n + g[:, None, None] * n + np.arange(n)[None, None, :]), (ng, d, n)))
+        parts_k.append(np.ones((ng, d, n), dtype=bool))
+    parts_v.append(np.full((ng, d, 1), -1.0))
+    parts_r.append((soc0 + g[:, None] * (d + 1) + 1 + np.arange(d)[None, :])[:, :, None])
+    parts_k.append(np.ones((ng, d, 1), dtype=bool))
+    keep = np.concatenate(parts_k, axis=2) & (np.concatenate(parts_v, axis=2) != 0)
+    z_data = np.concatenate(parts_v, axis=2)[keep]
+    z_rows = np.concatenate(parts_r, axis=2)[keep]
+    z_counts = keep.sum(axis=2).ravel()
+    # t_g: -1 in the first row of cone g; e_j: +1 in zero-cone row j
+    data = np.concatenate([z_data, np.full(ng, -1.0), np.ones(n)])
+    rows = np.concatenate([z_rows, soc0 + g * (d + 1), np.arange(n)]).astype(np.int64)
+    counts = np.concatenate([z_counts, np.ones(ng + n, dtype=np.int64)])
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    m_rows = soc0 + ng * (d + 1)
+    A = sp.csc_matrix((data, rows, indptr), shape=(m_rows, nx))
+    b = np.concatenate([-problem.y, np.zeros(m_rows - n)])
     Pq = sp.diags(np.concatenate([np.zeros(nz + ng), np.ones(n)]), format="csc")
     q = np.concatenate([np.zeros(nz), np.full(ng, problem.beta), np.zeros(n)])
     return ConicData(Pq, q, A, b, n, n_nonneg, [d + 1] * ng, nz, ng)
+
+
+def build_by_stacking(problem: Problem, formulation: str) -> sp.csc_matrix:
+    """The same A assembled from :func:`masked_blocks` and :func:`signed_blockdiag` (a test reference)."""
+    n, Pn = problem.n, problem.P
+    d = problem.d
+    FX = masked_blocks(problem)
+    F = sp.hstack([FX, -FX]) if formulation == "relu" else FX
+    ng = 2 * Pn if formulation == "relu" else Pn
+    nz = ng * d
+    blocks = [sp.hstack([-F, sp.csr_matrix((n, ng)), sp.identity(n)])]
+    if formulation == "relu":
+        G = signed_blockdiag(problem)
+        GG = sp.block_diag([G, G])
+        blocks.append(sp.hstack([-GG, sp.csr_matrix((GG.shape[0], ng + n))]))
+    gg = np.arange(ng)
+    rows = np.concatenate([gg * (d + 1), (gg[:, None] * (d + 1) + 1 + np.arange(d)[None, :]).ravel()])
+    cols = np.concatenate([nz + gg, np.arange(nz)])
+    blocks.append(sp.csr_matrix((-np.ones(nz + ng), (rows, cols)), shape=(ng * (d + 1), nz + ng + n)))
+    return sp.vstack(blocks, format="csc")

@@ -91,6 +91,9 @@ class CvxpyRoute(Solver):
             cp.UNBOUNDED: "infeasible",
             cp.USER_LIMIT: "time_limit",
         }.get(prob.status, "error")
+        if status == "optimal" and prob.status == cp.OPTIMAL_INACCURATE and time_limit is not None:
+            if solve_s >= 0.99 * time_limit:
+                status = "time_limit"  # the solver's clock ran out; cvxpy calls that "optimal_inaccurate"
         weights = None
         if all(v.value is not None for v in variables.values()):
             weights = {k: np.asarray(v.value, dtype=float) for k, v in variables.items()}

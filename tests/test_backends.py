@@ -57,3 +57,14 @@ def test_setup_reported_apart_and_time_limit_respected():
     if res.status == "time_limit":
         assert res.solve_s < 1.0
     assert np.isfinite(res.objective)
+
+
+@pytest.mark.parametrize("formulation", ["relu", "gated"])
+def test_direct_csc_assembly_equals_sparse_stacking(formulation):
+    from relubench.conic import build, build_by_stacking
+
+    problem = small_problem(n=35, d=4, P=9, seed=8, bias=True)
+    A = build(problem, formulation).A
+    B = build_by_stacking(problem, formulation)
+    assert A.shape == B.shape and A.has_sorted_indices
+    assert abs(A - B).max() == 0.0
