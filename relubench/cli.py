@@ -56,6 +56,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("solvers", help="list every backend with its availability")
     sub.add_parser("datasets", help="list the built-in datasets")
+    sw = sub.add_parser("sweep", help="run a sweep config (cases isolated in processes; resumable)")
+    sw.add_argument("config", help="sweep TOML file (see relubench/sweep.py or configs/)")
+    sw.add_argument("-o", "--output", help="results table (.parquet); default results/NAME.parquet")
+    sw.add_argument("-j", "--jobs", type=int, default=1, help="cases run at once on this machine (default 1)")
+    sw.add_argument("--scheduler", help="dask.distributed scheduler address, e.g. tcp://HOST:8786")
+    sw.add_argument("--rerun-failed", action="store_true", help="retry cases whose status is a failure")
+    sw.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    rp = sub.add_parser("report", help="write a static HTML comparison report from a results table")
+    rp.add_argument("results", help="results table (.parquet) written by `relubench sweep`")
+    rp.add_argument("-o", "--output", help="output folder (default reports/NAME/)")
     off = sub.add_parser("asv-offline", help="make `asv publish` HTML render without network (vendored assets)")
     off.add_argument("html_dir", nargs="?", default="reports/asv", help="asv html_dir (default reports/asv)")
 
@@ -242,6 +252,40 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from relubench.sweep import load_config, run_sweep
+
+    if args.jobs < 1:
+        raise ReluBenchError(f"--jobs must be >= 1, got {args.jobs}")
+    config = load_config(args.config)
+    out = args.output or f"results/{config.name}.parquet"
+    print(f"sweep {config.name}: {len(config.cases)} cases -> {out}", file=sys.stderr)
+    counts = run_sweep(
+        config,
+        out,
+        jobs=args.jobs,
+        rerun_failed=args.rerun_failed,
+        scheduler=args.scheduler,
+        progress=not args.no_progress,
+    )
+    print(" ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from relubench.report import write_report
+
+    src = Path(args.results)
+    if not src.is_file():
+        raise ReluBenchError(f"results table not found: {src}")
+    out = Path(args.output or f"reports/{src.stem}")
+    page = write_report(src, out)
+    print(f"report: {page}")
+    return 0
+
+
 def cmd_asv_offline(args: argparse.Namespace) -> int:
     from relubench.asv_offline import make_offline
 
@@ -252,7 +296,14 @@ def cmd_asv_offline(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"solve": cmd_solve, "solvers": cmd_solvers, "datasets": cmd_datasets, "asv-offline": cmd_asv_offline}
+    handlers = {
+        "solve": cmd_solve,
+        "solvers": cmd_solvers,
+        "datasets": cmd_datasets,
+        "sweep": cmd_sweep,
+        "report": cmd_report,
+        "asv-offline": cmd_asv_offline,
+    }
     handler = handlers[args.command]
     try:
         return handler(args)

@@ -1,12 +1,14 @@
 """Solver registry: every backend is a :class:`Solver` subclass decorated with :func:`register`.
 
 Backends live in the ``relubench.solvers`` package (top-level ``solvers/`` in the source tree) and are
-imported on first use of the registry.
+imported on first use of the registry, followed by the comma-separated modules named in the environment
+variable ``RELUBENCH_PLUGINS`` (third-party or test-only backends; worker processes inherit it).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any, ClassVar
 
 from relubench.errors import InputError
@@ -94,6 +96,11 @@ def _load() -> None:
     global _LOADED
     if not _LOADED:
         importlib.import_module("relubench.solvers")
+        for name in filter(None, (m.strip() for m in os.environ.get("RELUBENCH_PLUGINS", "").split(","))):
+            try:
+                importlib.import_module(name)
+            except ImportError as exc:
+                raise InputError(f"cannot import solver plugin {name!r} (RELUBENCH_PLUGINS): {exc}") from None
         _LOADED = True
 
 

@@ -1,0 +1,196 @@
+"""Static HTML comparison report from a sweep's results table (opens offline: figures embedded as PNG).
+
+Per tolerance preset:
+* success rate: status "optimal" and, where a reference exists, |relative gap| <= the preset's tolerance;
+* shifted geometric mean of time (setup + solve), shift 10 s, failures charged the case's time limit;
+* median relative gap;
+* Dolan-More performance profiles (fraction of problems solved within a factor tau of the fastest);
+* convergence curves: |relative gap| against seconds from the solver traces, one panel per problem.
+All text from the table is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SHIFT_S = 10.0
+PRESET_ORDER = ["low", "mid", "high"]
+
+
+def _png(fig) -> str:  # noqa: ANN001
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return f'<img alt="figure" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
+
+
+def success_mask(df: pd.DataFrame) -> pd.Series:
+    ok = df["status"] == "optimal"
+    if "relative_gap" in df:
+        gap = pd.to_numeric(df["relative_gap"], errors="coerce").abs()
+        ok &= gap.isna() | (gap <= df["tol"] * (1 + 1e-9))
+    return ok
+
+
+def charged_time(df: pd.DataFrame) -> pd.Series:
+    t = pd.to_numeric(df.get("setup_s"), errors="coerce").fillna(0) + pd.to_numeric(
+        df.get("solve_s"), errors="coerce"
+    ).fillna(0)
+    return t.where(success_mask(df), df["time_limit"])
+
+
+def shifted_geomean(times: pd.Series, shift: float = SHIFT_S) -> float:
+    t = np.asarray(times, dtype=float)
+    return float(np.exp(np.mean(np.log(t + shift))) - shift) if t.size else float("nan")
+
+
+def summary_table(df: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for (preset, solver, form), g in df.groupby(["preset", "solver", "formulation"], sort=True):
+        gaps = pd.to_numeric(g.get("relative_gap"), errors="coerce")
+        rows.append(
+            {
+                "preset": preset,
+                "solver": solver,
+                "formulation": form,
+                "cases": len(g),
+                "success rate": float(success_mask(g).mean()),
+                f"shifted geomean time (s, shift {SHIFT_S:g})": shifted_geomean(charged_time(g)),
+                "median relative gap": float(gaps.median()) if gaps.notna().any() else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def performance_profile(df: pd.DataFrame, title: str) -> str:
+    import matplotlib.pyplot as plt
+
+    df = df.assign(problem=df["problem_hash"].astype(str) + ":" + df["formulation"] + ":" + df["seed"].astype(str))
+    t = df.assign(t=charged_time(df).where(success_mask(df), np.inf)).pivot_table(
+        index="problem", columns="solver", values="t", aggfunc="min"
+    )
+    best = t.min(axis=1).replace(0, 1e-12)
+    ratios = t.div(best, axis=0)
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    finite = ratios.replace(np.inf, np.nan).stack()
+    tau_max = max(2.0, float(finite.max()) * 1.5 if not finite.empty else 2.0)
+    taus = np.logspace(0, math.log10(tau_max), 200)
+    for solver in ratios.columns:
+        r = ratios[solver].to_numpy()
+        ax.step(taus, [(r <= tau).mean() for tau in taus], where="post", label=solver)
+    ax.set_xscale("log")
+    ax.set_xlabel("tau (time / fastest time)")
+    ax.set_ylabel("fraction of problems")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def convergence_curves(df: pd.DataFrame, max_panels: int = 6) -> list[str]:
+    import matplotlib.pyplot as plt
+
+    figs = []
+    keyed = df.assign(key=df["problem_hash"].astype(str) + ":" + df["formulation"])
+    for key, g in list(keyed.groupby("key", sort=True))[:max_panels]:
+        fig, ax = plt.subplots(figsize=(5.5, 3.6))
+        drawn = 0
+        for _, row in g.sort_values(["solver", "tol"]).iterrows():
+            ref = row.get("reference")
+            if ref is None or (isinstance(ref, float) and math.isnan(ref)) or not isinstance(row.get("trace"), str):
+                continue
+            tr = np.asarray(json.loads(row["trace"]), dtype=float).reshape(-1, 3)
+            if tr.size == 0:
+                continue
+            gap = np.abs(tr[:, 1] - ref) / max(abs(ref), 1e-300)
+            ax.plot(
+                np.maximum(tr[:, 0] + row["setup_s"], 1e-4),
+                np.maximum(gap, 1e-16),
+                marker=".",
+                ms=3,
+                label=f"{row['solver']} (tol {row['tol']:g})",
+            )
+            drawn += 1
+        if not drawn:
+            plt.close(fig)
+            continue
+        first = g.iloc[0]
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("seconds (setup + solve)")
+        ax.set_ylabel("|relative gap|")
+        ax.set_title(
+            f"{first['dataset']} n={first['n_actual']} d={first['d_actual']} P={first['P_actual']} "
+            f"{first['formulation']}",
+            fontsize=9,
+        )
+        ax.legend(fontsize=7)
+        figs.append(_png(fig))
+    return figs
+
+
+def _table_html(df: pd.DataFrame) -> str:
+    def fmt(v: object) -> str:
+        if isinstance(v, float):
+            return "-" if math.isnan(v) else (f"{v:.3g}" if abs(v) < 1e4 else f"{v:.3e}")
+        return html.escape(str(v))
+
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = "".join("<tr>" + "".join(f"<td>{fmt(v)}</td>" for v in row) + "</tr>" for row in df.itertuples(index=False))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def write_report(results: str | Path, out_dir: str | Path) -> Path:
+    """Write out_dir/index.html for the results table; returns its path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    df = pd.read_parquet(results)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    title = f"relubench report: {Path(results).stem}"
+    parts = [
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p>{len(df)} cases; objective 1/2 ||r||^2 + beta * penalty; gaps (f - f*)/|f*| against cached "
+        "interior-point references. Failures are charged the time limit.</p>",
+    ]
+    if df.empty:
+        parts.append("<p>No rows.</p>")
+    else:
+        failures = df[~success_mask(df)]
+        for preset in [p for p in PRESET_ORDER if p in set(df["preset"])]:
+            sub = df[df["preset"] == preset]
+            tol = float(sub["tol"].iloc[0])
+            parts.append(f"<h2>Preset {html.escape(preset)} (tolerance {tol:g})</h2>")
+            parts.append(_table_html(summary_table(sub)))
+            if "problem_hash" in sub and sub["problem_hash"].notna().any():
+                parts.append(performance_profile(sub[sub["problem_hash"].notna()], f"performance profile, {preset}"))
+        parts.append("<h2>Convergence curves</h2>")
+        parts.extend(convergence_curves(df[df["problem_hash"].notna()] if "problem_hash" in df else df.iloc[:0]))
+        if not failures.empty:
+            parts.append("<h2>Failed cases</h2>")
+            cols = [
+                c for c in ("solver", "dataset", "formulation", "preset", "seed", "status", "message") if c in failures
+            ]
+            parts.append(_table_html(failures[cols]))
+    style = (
+        "body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:1em 0}"
+        "td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}img{margin:8px}"
+    )
+    page = out / "index.html"
+    page.write_text(
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{style}</style></head><body>{''.join(parts)}</body></html>",
+        encoding="utf-8",
+    )
+    return page

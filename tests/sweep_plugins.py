@@ -1,0 +1,41 @@
+"""Test-only backends that misbehave, loaded into sweep workers through RELUBENCH_PLUGINS."""
+
+import os
+import time
+
+import numpy as np
+
+from relubench.registry import Solver, register
+
+
+@register
+class Abort(Solver):
+    name = "test-abort"
+    family = "baseline"
+    formulations = ("relu",)
+
+    def _solve(self, problem, formulation, tol, time_limit, callback):
+        os.abort()  # SIGABRT: the worker process dies without a word
+
+
+@register
+class Hang(Solver):
+    name = "test-hang"
+    family = "baseline"
+    formulations = ("relu",)
+
+    def _solve(self, problem, formulation, tol, time_limit, callback):
+        while True:  # ignores its time limit
+            time.sleep(1)
+
+
+@register
+class Hog(Solver):
+    name = "test-hog"
+    family = "baseline"
+    formulations = ("relu",)
+
+    def _solve(self, problem, formulation, tol, time_limit, callback):
+        blocks = []
+        while True:
+            blocks.append(np.ones(50_000_000))  # 400 MB at a time, until the memory cap

@@ -1,0 +1,134 @@
+"""Sweeps: isolation of crashing/hanging/memory-hungry cases, atomic resume after SIGKILL, dask, report."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from relubench.sweep import load_config, run_sweep
+
+TESTS = Path(__file__).resolve().parent
+
+
+@pytest.fixture(autouse=True)
+def plugins(monkeypatch):
+    monkeypatch.setenv("RELUBENCH_PLUGINS", "sweep_plugins")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
+    if str(TESTS) not in sys.path:
+        sys.path.insert(0, str(TESTS))
+    import relubench.registry as reg
+
+    monkeypatch.setattr(reg, "_LOADED", False)
+
+
+def write_config(
+    path, solvers, sizes="[[40, 3, 8]]", presets='["mid"]', seeds="[0]", time_limit=20, grace=1, memory=1500
+):
+    path.write_text(
+        f'name = "t"\nsolvers = {solvers}\nformulations = ["relu", "gated"]\npresets = {presets}\n'
+        f"seeds = {seeds}\ntime_limit = {time_limit}\ngrace_s = {grace}\nmemory_limit_mb = {memory}\n"
+        f'[[datasets]]\nname = "gaussian"\nsizes = {sizes}\nbeta = 0.1\n'
+    )
+    return path
+
+
+def test_misbehaving_cases_are_recorded_and_the_sweep_completes(tmp_path):
+    cfg = load_config(
+        write_config(tmp_path / "c.toml", '["test-abort", "test-hang", "test-hog", "clarabel"]', time_limit=4, grace=8)
+    )
+    out = tmp_path / "r.parquet"
+    counts = run_sweep(cfg, out, jobs=2, progress=False)
+    df = pd.read_parquet(out)
+    status = dict(zip(df["solver"] + ":" + df["formulation"], df["status"], strict=True))
+    assert status["test-abort:relu"] == "crashed"
+    assert status["test-hang:relu"] == "time_limit"
+    assert status["test-hog:relu"] == "memory"
+    assert status["clarabel:relu"] == "optimal" and status["clarabel:gated"] == "optimal"
+    assert sum(v for k, v in counts.items() if k != "skipped") == len(df) == 5
+    assert df["case_hash"].is_unique
+    for col in ("machine", "packages", "python", "solver_version"):
+        assert col in df
+    row = df[df["solver"] == "clarabel"].iloc[0]
+    assert abs(row["relative_gap"]) <= 1e-4 and row["time_to_0.01"] > 0  # preset mid: tol 1e-4
+    # a re-run skips everything; --rerun-failed retries the three failures only
+    assert run_sweep(cfg, out, progress=False) == {"skipped": 5}
+    again = run_sweep(cfg, out, rerun_failed=True, progress=False)
+    assert again["skipped"] == 2 and len(pd.read_parquet(out)) == 5
+
+
+def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path):
+    config = write_config(
+        tmp_path / "c.toml",
+        '["admm", "fista", "clarabel"]',
+        sizes="[[60, 4, 10], [80, 4, 12]]",
+        presets='["low", "mid", "high"]',
+    )
+    out = tmp_path / "r.parquet"
+    total = len(load_config(config).cases)
+    cmd = [sys.executable, "-m", "relubench", "sweep", str(config), "-o", str(out), "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    before = None
+    while time.time() < deadline:
+        if out.exists():
+            try:
+                before = pd.read_parquet(out)
+            except (OSError, ValueError):
+                before = None  # never happens with atomic replace; tolerated only for the poll
+            if before is not None and len(before) >= 3:
+                break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = pd.read_parquet(out)
+    assert 3 <= len(before) < total
+    subprocess.run(cmd, check=True, capture_output=True)
+    after = pd.read_parquet(out)
+    assert len(after) == total and after["case_hash"].is_unique
+    kept = after.set_index("case_hash").loc[before["case_hash"]]
+    assert (kept["wall_s"].to_numpy() == before["wall_s"].to_numpy()).all()  # finished rows were not rerun
+
+
+def test_sweep_on_a_dask_local_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    cfg = load_config(write_config(tmp_path / "c.toml", '["admm", "test-abort"]'))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc:
+        counts = run_sweep(cfg, tmp_path / "r.parquet", scheduler=lc.scheduler_address, progress=False)
+    df = pd.read_parquet(tmp_path / "r.parquet")
+    assert set(df["status"]) == {"optimal", "crashed"} and len(df) == 3
+    assert counts["optimal"] == 2 and counts["crashed"] == 1
+
+
+def test_report_tables_profiles_curves_and_escaping(tmp_path):
+    from relubench.report import write_report
+
+    cfg = load_config(
+        write_config(tmp_path / "c.toml", '["admm", "fista", "clarabel", "test-abort"]', presets='["low", "high"]')
+    )
+    out = tmp_path / "r.parquet"
+    run_sweep(cfg, out, progress=False)
+    df = pd.read_parquet(out)
+    df.loc[df["solver"] == "test-abort", "message"] = "<script>alert(1)</script>"
+    df.to_parquet(out)
+    page = write_report(out, tmp_path / "rep")
+    text = page.read_text()
+    assert "<script>alert(1)</script>" not in text and "&lt;script&gt;" in text
+    assert text.count("data:image/png;base64,") >= 3  # two performance profiles and convergence curves
+    assert "Preset low" in text and "Preset high" in text and "success rate" in text
+    assert "http://" not in text and "https://" not in text
+
+
+def test_bad_config_is_one_line_exit_2(tmp_path, capsys):
+    from relubench.cli import main
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\nsolvers = ["nosuch"]\n')
+    assert main(["sweep", str(bad), "-o", str(tmp_path / "r.parquet")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("relubench: error: unknown solver") and err.count("\n") == 1
+    assert not (tmp_path / "r.parquet").exists()
