@@ -91,9 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument(
         "--formulation",
-        choices=("relu", "gated"),
+        choices=("relu", "gated", "nonconvex"),
         default="relu",
-        help="relu: constrained convex program; gated: group lasso relaxation (default relu)",
+        help="relu: constrained convex program; gated: group lasso relaxation; nonconvex: the network itself "
+        "(sgd, adam; gap against the relu optimum). Default relu",
     )
     s.add_argument(
         "--solver", default="clarabel", help="backend name, a comma-separated list, or 'all' (default clarabel)"
@@ -137,11 +138,11 @@ def _load_problem(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def _reference_value(args: argparse.Namespace, problem: Any) -> float | None:
-    from relubench.reference import cache_dir, reference_optimum
+    from relubench.reference import cached_reference, reference_optimum
 
     if args.reference is None:
-        path = cache_dir() / "reference" / f"{problem.content_hash}-{args.formulation}.json"
-        return reference_optimum(problem, args.formulation).value if path.exists() else None
+        ref = cached_reference(problem, args.formulation)
+        return None if ref is None else ref.value
     if args.reference == "compute":
         print(f"computing reference optimum ({problem.describe()}) ...", file=sys.stderr, flush=True)
         return reference_optimum(problem, args.formulation).value

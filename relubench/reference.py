@@ -52,18 +52,33 @@ def _atomic_write_json(path: Path, obj: object) -> None:
         raise
 
 
+def _cache_path(problem: Problem, formulation: str) -> tuple[str, str, Path]:
+    form = "relu" if formulation == "nonconvex" else formulation
+    key = f"{problem.content_hash}-{form}"
+    return form, key, cache_dir() / "reference" / f"{key}.json"
+
+
+def cached_reference(problem: Problem, formulation: str = "relu") -> Reference | None:
+    """The cached reference optimum, or None when none is cached (or the entry is corrupt)."""
+    _, _, path = _cache_path(problem, formulation)
+    if not path.exists():
+        return None
+    try:
+        return Reference(**json.loads(path.read_text()))
+    except (ValueError, TypeError):
+        path.unlink(missing_ok=True)  # corrupt entry: recomputed on the next request
+        return None
+
+
 def reference_optimum(problem: Problem, formulation: str = "relu", use_cache: bool = True) -> Reference:
     """The cached (or freshly computed) reference optimum of ``problem`` in ``formulation``."""
     from relubench.registry import get_solver
 
-    form = "relu" if formulation == "nonconvex" else formulation
-    key = f"{problem.content_hash}-{form}"
-    path = cache_dir() / "reference" / f"{key}.json"
-    if use_cache and path.exists():
-        try:
-            return Reference(**json.loads(path.read_text()))
-        except (ValueError, TypeError):
-            path.unlink(missing_ok=True)  # corrupt entry: recompute
+    form, key, path = _cache_path(problem, formulation)
+    if use_cache:
+        cached = cached_reference(problem, formulation)
+        if cached is not None:
+            return cached
     last = None
     for name in ("mosek", "clarabel"):
         solver = get_solver(name, max_iter=500)

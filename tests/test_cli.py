@@ -195,3 +195,26 @@ def test_solvers_lists_availability(capsys):
     names = [line.split()[0] for line in out.splitlines()[1:]]
     for name in ("clarabel", "scs", "cvxpy-clarabel", "cvxpy-scs", "cvxpy-ecos", "mosek"):
         assert name in names
+
+
+def test_nonconvex_baseline_through_cli_is_measured_against_the_relu_optimum(capsys):
+    code, out, err = run_cli(
+        capsys,
+        "solve",
+        "--dataset",
+        "iris",
+        "--patterns",
+        "12",
+        "--beta",
+        "0.1",
+        "--formulation",
+        "nonconvex",
+        "--solver",
+        "sgd",
+        "--reference",
+        "--json",
+    )
+    assert code == 0, err
+    row = json.loads(out)
+    assert row["status"] in ("optimal", "max_iter") and row["relative_gap"] is not None
+    assert row["message"].startswith("width=")
