@@ -46,7 +46,10 @@ class Solver:
 
     @classmethod
     def version(cls) -> str:
-        return ""
+        """Version string of the code that solves: relubench's own for backends written here."""
+        from relubench import __version__
+
+        return f"relubench {__version__}"
 
     def _solve(
         self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None

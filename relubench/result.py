@@ -51,6 +51,22 @@ class Result:
     certified_gap: float | None = None  # primal - dual bound, where the backend has a dual at hand
     weights: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
+    def summary(self) -> dict[str, Any]:
+        """The scalar outcome fields (no weights, trace or reference), as stored in tables and printed."""
+        keys = (
+            "status",
+            "objective",
+            "network_objective",
+            "max_violation",
+            "iterations",
+            "setup_s",
+            "solve_s",
+            "active_neurons",
+            "message",
+            "solver_version",
+        )
+        return {k: getattr(self, k) for k in keys}
+
     def to_dict(self, with_trace: bool = False) -> dict[str, Any]:
         out = asdict(self)
         out.pop("weights")

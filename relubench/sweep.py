@@ -188,16 +188,7 @@ def execute(case: Case) -> dict[str, Any]:
     solver = get_solver(case.solver, **dict(case.options))
     res = solver.solve(problem, case.formulation, tol=case.tol, time_limit=case.time_limit)
     row: dict[str, Any] = {
-        "status": res.status,
-        "objective": res.objective,
-        "network_objective": res.network_objective,
-        "max_violation": res.max_violation,
-        "iterations": res.iterations,
-        "setup_s": res.setup_s,
-        "solve_s": res.solve_s,
-        "active_neurons": res.active_neurons,
-        "message": res.message,
-        "solver_version": res.solver_version,
+        **res.summary(),
         "problem_hash": problem.content_hash,
         "n_actual": problem.n,
         "d_actual": problem.d,

@@ -86,12 +86,6 @@ class ADMM(Solver):
     formulations = ("relu", "gated")
     description = "ADMM of Bai et al. 2023, cached n x n Woodbury factorization, quadratic per-iteration cost"
 
-    @classmethod
-    def version(cls) -> str:
-        from relubench import __version__
-
-        return f"relubench {__version__}"
-
     def _solve(
         self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None
     ) -> Result:

@@ -38,12 +38,6 @@ class _NetworkBaseline(Solver):
     family = "baseline"
     formulations = ("nonconvex",)
 
-    @classmethod
-    def version(cls) -> str:
-        from relubench import __version__
-
-        return f"relubench {__version__}"
-
     def width(self, problem: Problem) -> int:
         if "width" in self.options:
             m = int(self.options["width"])

@@ -149,12 +149,6 @@ class FISTA(Solver):
     formulations = ("gated",)
     description = "accelerated proximal gradient with line search and restart (gated formulation)"
 
-    @classmethod
-    def version(cls) -> str:
-        from relubench import __version__
-
-        return f"relubench {__version__}"
-
     def _solve(
         self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None
     ) -> Result:
@@ -231,12 +225,6 @@ class AugmentedLagrangian(Solver):
     family = "first-order"
     formulations = ("relu",)
     description = "augmented Lagrangian with FISTA inner solves (relu formulation)"
-
-    @classmethod
-    def version(cls) -> str:
-        from relubench import __version__
-
-        return f"relubench {__version__}"
 
     def _solve(
         self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None
