@@ -31,6 +31,16 @@ def test_reaches_1e6_relative_gap(n, d, P, beta, seed, solver, formulation, tol)
     assert np.all(np.diff([p.seconds for p in res.trace]) >= 0)
 
 
+@pytest.mark.parametrize("n,d,P,beta,seed", INSTANCES[:2])
+def test_over_relaxed_admm_reaches_the_same_optimum(n, d, P, beta, seed):
+    problem = small_problem(n=n, d=d, P=P, beta=beta, seed=seed)
+    ref = reference_optimum(problem, "relu").value
+    res = get_solver("admm", relaxation=1.6).solve(problem, "relu", tol=1e-8, time_limit=60)
+    assert res.status == "optimal"
+    assert abs(relative_gap(res.objective, ref)) <= 1e-6
+    assert res.max_violation <= 1e-6 * y_scale(problem.y)
+
+
 def test_fista_certified_gap_bounds_the_true_gap():
     problem = small_problem(n=80, d=5, P=25, beta=0.05, seed=3)
     ref = reference_optimum(problem, "gated").value
