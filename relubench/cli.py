@@ -210,12 +210,16 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def _print_table(rows: list[dict[str, Any]]) -> None:
-    cols = ["solver", "status", "objective", "relative_gap", "max_violation", "iterations", "setup_s", "solve_s"]
-    table = [cols] + [[_fmt(r[c]) for c in cols] for r in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(cols))]
+def _print_aligned(table: list[list[str]]) -> None:
+    """Print rows of strings as left-aligned columns separated by two spaces."""
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     for line in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    cols = ["solver", "status", "objective", "relative_gap", "max_violation", "iterations", "setup_s", "solve_s"]
+    _print_aligned([cols] + [[_fmt(r[c]) for c in cols] for r in rows])
     for r in rows:
         if r["status"] not in ("optimal",):
             print(f"{r['solver']}: {r['message']}")
@@ -229,9 +233,7 @@ def cmd_solvers(args: argparse.Namespace) -> int:
         cls = solver_class(name)
         ok, why = cls.available()
         rows.append([name, cls.family, ",".join(cls.formulations), "yes" if ok else "no", why])
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    _print_aligned(rows)
     return 0
 
 

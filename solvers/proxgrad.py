@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from relubench.metrics import y_scale
 from relubench.problem import Problem
 from relubench.registry import Solver, register
 from relubench.result import Callback, Result, Tracer
@@ -133,10 +134,6 @@ def dual_gap_relu(problem: Problem, Z: np.ndarray, XZ: np.ndarray, lam: np.ndarr
     return float(primal), float(max(primal - dual, 0.0)), viol
 
 
-def _y_scale(problem: Problem) -> float:
-    return max(float(np.abs(problem.y).max()), 1e-12)
-
-
 @register
 class FISTA(Solver):
     """FISTA for the gated group lasso; stops on a certified relative duality gap <= tol.
@@ -241,7 +238,7 @@ class AugmentedLagrangian(Solver):
         lam = np.zeros((problem.n, 2 * Pn))
         tracer = Tracer(callback)
         deadline = None if time_limit is None else tracer.start + time_limit
-        yscale = _y_scale(problem)
+        yscale = y_scale(problem.y)
         Z = np.zeros((problem.d, 2 * Pn))
         L = LF + rho * xnorm2
         status, gap, total_it, outer = "max_iter", np.inf, 0, 0
