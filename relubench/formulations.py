@@ -112,3 +112,45 @@ def evaluate(problem: Problem, formulation: str, weights: dict[str, np.ndarray])
     net = nonconvex_objective(problem, U, a)
     active = active_neurons(a)
     return {"objective": obj, "network_objective": net, "max_violation": viol, "active_neurons": active}
+
+
+def prune_neurons(problem: Problem, V: np.ndarray, W: np.ndarray, rel: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+    """An equally good relu solution with at most n + 1 nonzero groups (Pilanci & Ergen 2020, Thm. 1 proof).
+
+    Groups whose squared norm is at most ``rel`` times the largest (those :func:`active_neurons` does not count)
+    are zeroed first; an interior-point solution has many such tiny groups, and the data decide how many
+    of the rest carry the solution.
+    Each nonzero group j contributes c_j = +-D_j X v_j to the prediction and l_j = ||v_j|| to the penalty.
+    While more than n + 1 groups are nonzero, the vectors (c_j, l_j) in R^{n+1} are linearly dependent: a null
+    vector t gives scalings v_j <- (1 + s t_j) v_j that change neither the prediction nor the penalty (and keep
+    every cone constraint, the factors being >= 0); s is chosen so that one factor reaches 0. The objective
+    is unchanged up to rounding, so the count returned is an upper bound on the fewest neurons at this value.
+    """
+    n, P = problem.n, problem.P
+    G = np.hstack([V, W]).astype(float, copy=True)  # d x 2P
+    sign = np.concatenate([np.ones(P), -np.ones(P)])
+    pat = np.concatenate([np.arange(P), np.arange(P)])
+    norms = group_norms(G)
+    G[:, norms**2 <= rel * (norms**2).max(initial=0.0)] = 0.0
+    live = np.flatnonzero(group_norms(G) > 0)
+    if live.size > n + 1:
+        XG = problem.X @ G[:, live]
+        C = problem.mask_float[:, pat[live]] * XG * sign[live]  # n x k contributions
+        L = group_norms(G[:, live])
+        A = np.vstack([C / max(np.abs(C).max(), 1e-300), L / max(L.max(), 1e-300)])  # rows scaled alike
+        factor = np.ones(live.size)
+        keep = np.ones(live.size, dtype=bool)
+        while keep.sum() > n + 1:
+            idx = np.flatnonzero(keep)
+            sub = A[:, idx] * factor[idx]
+            t = np.linalg.svd(sub, full_matrices=True)[2][-1]  # a null vector (k > n + 1 columns)
+            if t.min() >= 0:
+                t = -t
+            s = 1.0 / (-t.min())
+            f = 1.0 + s * t
+            f[np.argmin(t)] = 0.0
+            factor[idx] *= np.maximum(f, 0.0)
+            keep[idx[f <= 0]] = False
+        G[:, live] *= factor
+        G[:, live[~keep]] = 0.0
+    return G[:, :P], G[:, P:]

@@ -3,6 +3,8 @@
 The reference is a high-accuracy interior-point solve of the convex formulation over the problem's patterns
 (MOSEK when licensed, else native Clarabel at tolerance 1e-10). With all patterns enumerated it is the
 global optimum of the non-convex problem. The non-convex formulation is measured against the relu optimum.
+``active_neurons`` of a relu reference counts the groups of an equally good solution with at most n + 1 of them
+(:func:`relubench.formulations.prune_neurons`): the width a network needs to attain f*.
 Cache directory: ``$RELUBENCH_CACHE`` or ``~/.cache/relubench``; files are written atomically.
 """
 
@@ -13,6 +15,8 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import numpy as np
 
 from relubench.errors import ReluBenchError
 from relubench.problem import Problem
@@ -91,7 +95,13 @@ def reference_optimum(problem: Problem, formulation: str = "relu", use_cache: bo
     if last is None or last.status != "optimal":
         msg = last.message if last is not None else "no interior-point solver available"
         raise ReluBenchError(f"reference solve failed for {problem.describe()}: {msg}")
-    ref = Reference(last.objective, form, last.solver, last.status, last.max_violation, key, last.active_neurons)
+    active = last.active_neurons
+    if form == "relu" and last.weights is not None:
+        from relubench.formulations import group_norms, prune_neurons
+
+        pruned = prune_neurons(problem, last.weights["V"], last.weights["W"])
+        active = int(np.count_nonzero(group_norms(np.hstack(pruned)) > 0))
+    ref = Reference(last.objective, form, last.solver, last.status, last.max_violation, key, active)
     if use_cache:
         _atomic_write_json(path, asdict(ref))
     return ref
