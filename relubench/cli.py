@@ -56,15 +56,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("solvers", help="list every backend with its availability")
     sub.add_parser("datasets", help="list the built-in datasets")
-    sw = sub.add_parser("sweep", help="run a sweep config (cases isolated in processes; resumable)")
-    sw.add_argument("config", help="sweep TOML file (see relubench/sweep.py or configs/)")
+    sw = sub.add_parser(
+        "sweep", help="run a sweep config: solver grid and seed experiments (cases isolated in processes; resumable)"
+    )
+    sw.add_argument(
+        "config", help="sweep TOML file (see configs/quick.toml, relubench/sweep.py, relubench/experiments.py)"
+    )
     sw.add_argument("-o", "--output", help="results table (.parquet); default results/NAME.parquet")
     sw.add_argument("-j", "--jobs", type=int, default=1, help="cases run at once on this machine (default 1)")
     sw.add_argument("--scheduler", help="dask.distributed scheduler address, e.g. tcp://HOST:8786")
     sw.add_argument("--rerun-failed", action="store_true", help="retry cases whose status is a failure")
     sw.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     rp = sub.add_parser("report", help="write a static HTML comparison report from a results table")
-    rp.add_argument("results", help="results table (.parquet) written by `relubench sweep`")
+    rp.add_argument(
+        "results", nargs="?", help="results table (.parquet) written by `relubench sweep` (default: newest in results/)"
+    )
     rp.add_argument("-o", "--output", help="output folder (default reports/NAME/)")
     off = sub.add_parser("asv-offline", help="make `asv publish` HTML render without network (vendored assets)")
     off.add_argument("html_dir", nargs="?", default="reports/asv", help="asv html_dir (default reports/asv)")
@@ -271,7 +277,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     from relubench.report import write_report
 
-    src = Path(args.results)
+    if args.results is None:
+        tables = sorted(Path("results").glob("*.parquet"), key=lambda f: f.stat().st_mtime)
+        if not tables:
+            raise ReluBenchError("no results table given and none in results/ (run `relubench sweep CONFIG` first)")
+        src = tables[-1]
+        print(f"reporting the newest results table: {src}", file=sys.stderr)
+    else:
+        src = Path(args.results)
     if not src.is_file():
         raise ReluBenchError(f"results table not found: {src}")
     out = Path(args.output or f"reports/{src.stem}")

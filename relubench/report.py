@@ -6,6 +6,8 @@ Per tolerance preset:
 * median relative gap;
 * Dolan-More performance profiles (fraction of problems solved within a factor tau of the fastest);
 * convergence curves: |relative gap| against seconds from the solver traces, one panel per problem.
+Rows of seed experiments (column ``experiment``) are left out of these and drawn in one section per experiment
+(:mod:`relubench.experiments`); their headline numbers are also written to ``headlines.json`` next to the page.
 All text from the table is HTML-escaped.
 """
 
@@ -22,6 +24,12 @@ import numpy as np
 import pandas as pd
 
 SHIFT_S = 10.0
+# marks <body data-images-loaded="decoded/total"> once the page has loaded (read by scripts/check_report.py)
+_IMAGE_CHECK = (
+    "<script>window.addEventListener('load',function(){var a=Array.prototype.slice.call(document.images);"
+    "document.body.setAttribute('data-images-loaded',a.filter(function(i){return i.complete&&i.naturalWidth>0;})"
+    ".length+'/'+a.length);});</script>"
+)
 PRESET_ORDER = ["low", "mid", "high"]
 
 
@@ -164,9 +172,14 @@ def write_report(results: str | Path, out_dir: str | Path) -> Path:
         f"<p>{len(df)} cases; objective 1/2 ||r||^2 + beta * penalty; gaps (f - f*)/|f*| against cached "
         "interior-point references. Failures are charged the time limit.</p>",
     ]
-    if df.empty:
+    from relubench.experiments import experiments_html, write_headlines
+
+    exp_parts, headlines = experiments_html(df)
+    if "experiment" in df:
+        df = df[df["experiment"].fillna("") == ""]
+    if df.empty and not exp_parts:
         parts.append("<p>No rows.</p>")
-    else:
+    elif not df.empty:
         failures = df[~success_mask(df)]
         for preset in [p for p in PRESET_ORDER if p in set(df["preset"])]:
             sub = df[df["preset"] == preset]
@@ -183,14 +196,18 @@ def write_report(results: str | Path, out_dir: str | Path) -> Path:
                 c for c in ("solver", "dataset", "formulation", "preset", "seed", "status", "message") if c in failures
             ]
             parts.append(_table_html(failures[cols]))
+    if exp_parts:
+        parts.append("<h1>Seed experiments</h1>")
+        parts.extend(exp_parts)
+    write_headlines(headlines, out / "headlines.json")
     style = (
         "body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:1em 0}"
-        "td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}img{margin:8px}"
+        "td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}img{margin:8px}.caption{color:#444;font-size:13px}"
     )
     page = out / "index.html"
     page.write_text(
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{style}</style></head><body>{''.join(parts)}</body></html>",
+        f"<style>{style}</style></head><body>{''.join(parts)}{_IMAGE_CHECK}</body></html>",
         encoding="utf-8",
     )
     return page

@@ -16,6 +16,11 @@ Config (TOML)::
     beta_per_n = 1e-3                               # beta = beta_per_n * n (or: beta = 0.1)
     [solver_options.sgd]                            # optional per-solver options
     epochs = 500
+    [[experiments]]                                 # optional seed experiments (see relubench.experiments)
+    kind = "relaxation_gap"
+    d = 2
+    n = [20, 40, 80]
+    P = [2, 8, 32]
 
 Every case runs in a fresh Python process that the parent kills at the time limit plus a grace: a
 crash (signal), a hang, or MemoryError marks that case ``crashed``, ``time_limit`` or ``memory`` and the sweep
@@ -50,7 +55,7 @@ class Case:
     dataset: str
     n: int | None
     d: int | None
-    P: int
+    P: int | str  # a count, or "all" (every pattern; small d only)
     seed: int
     beta: float
     solver: str
@@ -62,6 +67,9 @@ class Case:
     options: tuple[tuple[str, Any], ...] = ()
     bias: bool = False
     grace_s: float = 30.0
+    experiment: str = ""  # seed experiment kind (relubench.experiments), "" for the solver comparison grid
+    reference_kind: str = "patterns"  # f* over the case's own patterns, or "all": over every pattern of the data
+    dataset_options: tuple[tuple[str, Any], ...] = ()
 
     @property
     def case_hash(self) -> str:
@@ -88,8 +96,11 @@ def load_config(path: str | Path) -> SweepConfig:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{p}: invalid TOML: {exc}") from None
     name = str(cfg.get("name", p.stem))
-    solvers = cfg.get("solvers")
-    if not solvers or not isinstance(solvers, list):
+    experiments = cfg.get("experiments", [])
+    if not isinstance(experiments, list):
+        raise InputError(f"{p}: 'experiments' must be an array of tables ([[experiments]])")
+    solvers = cfg.get("solvers", [] if experiments else None)
+    if solvers is None or not isinstance(solvers, list) or (not solvers and cfg.get("datasets")):
         raise InputError(f"{p}: 'solvers' must be a non-empty list")
     classes = [solver_class(s) for s in solvers]
     forms = cfg.get("formulations", ["relu", "gated", "nonconvex"])
@@ -104,9 +115,9 @@ def load_config(path: str | Path) -> SweepConfig:
     if time_limit <= 0 or mem <= 0:
         raise InputError(f"{p}: time_limit and memory_limit_mb must be > 0")
     options = cfg.get("solver_options", {})
-    datasets = cfg.get("datasets")
-    if not datasets:
-        raise InputError(f"{p}: at least one [[datasets]] table is needed")
+    datasets = cfg.get("datasets", [] if experiments else None)
+    if not datasets and not experiments:
+        raise InputError(f"{p}: at least one [[datasets]] or [[experiments]] table is needed")
     cases = []
     for ds in datasets:
         dname = ds.get("name")
@@ -145,6 +156,13 @@ def load_config(path: str | Path) -> SweepConfig:
                                     grace,
                                 )
                             )
+    from relubench.experiments import expand
+
+    common = {"time_limit": time_limit, "memory_limit_mb": mem, "grace_s": grace}
+    for k, spec in enumerate(experiments, 1):
+        if not isinstance(spec, dict):
+            raise InputError(f"{p}: experiment {k} must be a table")
+        cases += expand(spec, common, f"{p}: experiment {k}")
     if not cases:
         raise InputError(f"{p}: the config gives no cases (do the solvers support the formulations?)")
     return SweepConfig(name, cases)
@@ -172,7 +190,7 @@ def build_problem(case: Case):  # noqa: ANN201
     from relubench.datasets import load_dataset
     from relubench.problem import Problem
 
-    ds = load_dataset(case.dataset, n=case.n, d=case.d, seed=case.seed)
+    ds = load_dataset(case.dataset, n=case.n, d=case.d, seed=case.seed, **dict(case.dataset_options))
     return Problem.create(
         ds.X_train, ds.y_train, case.beta, patterns=case.P, seed=case.seed, bias=case.bias, name=case.dataset
     )
@@ -196,7 +214,14 @@ def execute(case: Case) -> dict[str, Any]:
     }
     ref = None
     try:
-        ref = reference_optimum(problem, case.formulation).value
+        ref_problem = problem
+        if case.reference_kind == "all" and problem.pattern_spec != "all":
+            from relubench.problem import Problem
+
+            ref_problem = Problem.create(problem.X, problem.y, problem.beta, patterns="all", name=problem.name)
+        reference = reference_optimum(ref_problem, case.formulation)
+        ref = reference.value
+        row["reference_active_neurons"] = reference.active_neurons
     except Exception as exc:  # a failed reference leaves the gap empty, it does not fail the case
         row["message"] += f"; no reference: {exc}"
     row["reference"] = ref
@@ -215,6 +240,7 @@ def _worker_main() -> int:
     """Entry point of a case's process: a Case as JSON on stdin, its row as one marked JSON line on stdout."""
     spec = json.loads(sys.stdin.read())
     spec["options"] = tuple(tuple(kv) for kv in spec["options"])
+    spec["dataset_options"] = tuple(tuple(kv) for kv in spec.get("dataset_options", ()))
     case = Case(**spec)
     try:
         import resource
@@ -278,6 +304,8 @@ def run_isolated(case: Case) -> dict[str, Any]:
 def _case_columns(case: Case) -> dict[str, Any]:
     d = asdict(case)
     d["options"] = json.dumps(dict(case.options), sort_keys=True, default=str)
+    d["dataset_options"] = json.dumps(dict(case.dataset_options), sort_keys=True, default=str)
+    d["P"] = str(case.P)  # counts and "all" in one column
     return d
 
 
