@@ -15,7 +15,10 @@ A0 = I + X^T X (one d x d Cholesky). F^T F has rank <= n; the Woodbury identity 
 the n x n system C = I + (2 / rho) (X A0^{-1} X^T) o (M M^T), factorized once per rho (Cholesky, then its
 inverse) and reused every iteration: the per-iteration cost is quadratic, O(n d P + n^2), never a dense
 2dP x 2dP factorization.
-With w = G u + nu, the updates are s = max(w, 0), nu = min(w, 0), so s - nu = |w|.
+With w = G u + nu, the updates are s = max(w, 0), nu = min(w, 0), so s - nu = |w|. The loop keeps the slack
+in signed coordinates (T = Sig o w, N = Sig o nu with Sig = 2D - I) together with X^T T and X^T N, so one
+iteration is two n x d x 2P products (X u, X^T N), the two masked Woodbury products and two passes over
+n x 2P arrays (add, clip); X^T X u replaces X^T T.
 
 The gated variant drops G and s: u <- (F^T F + rho I)^{-1}(F^T y + rho (z - lam)), Woodbury with
 C = I + (1/rho) (X X^T) o (M M^T).
@@ -118,16 +121,25 @@ class ADMM(Solver):
         wood = factor(rho)
         XtMy = X.T @ (M * y[:, None])  # d x P
         Fty = np.hstack([XtMy, -XtMy]) if relu else XtMy
-        Sig = np.hstack([problem.signs, problem.signs]) if relu else None
+        if relu:
+            Sig = np.hstack([problem.signs, problem.signs])
+            # clip bounds giving N = Sig o min(Sig o T, 0): min(T, 0) where Sig = +1, max(T, 0) where Sig = -1
+            LO = np.where(Sig > 0, -np.inf, 0.0)
+            HI = np.where(Sig > 0, 0.0, np.inf)
         setup = time.perf_counter() - t0
 
         tracer = Tracer(callback)
         Z = np.zeros((d, nb * Pn))
         Lam = np.zeros_like(Z)
-        Wv = np.zeros((n, nb * Pn)) if relu else None  # w = G u + nu; s = max(w, 0), nu = min(w, 0)
-        absW = np.zeros_like(Wv) if relu else None  # (2D - I) o (s - nu) = sign o |w|
+        if relu:
+            # slack state in signed coordinates (Sig^2 = 1): T = Sig o w, N = Sig o nu = Sig o min(w, 0), so that
+            # Sig o s = T - N and Sig o |w| = T - 2N; X^T T and X^T N are kept (d x 2P), so the u-update needs no
+            # pass over n x 2P arrays: X^T T = X^T X u + X^T N_old (alpha = 1)
+            T = np.zeros((n, nb * Pn))
+            N = np.zeros_like(T)
+            XtT = np.zeros_like(Z)
+            XtN = np.zeros_like(Z)
         status, it = "max_iter", 0
-        s_old = None
         factorizations = 1
         for it in range(1, max_iter + 1):
             check = it % check_every == 0 or it == max_iter
@@ -136,11 +148,11 @@ class ADMM(Solver):
             R *= rho
             R += Fty
             if relu:
-                R += (rho * gamma) * (X.T @ absW)
+                R += (rho * gamma) * (XtT - 2.0 * XtN)  # rho gamma G^T (s - nu)
             U = wood.a0_solve(R)
             Udiff = U[:, :Pn] - U[:, Pn:] if relu else U
             q = wood.c_solve(np.einsum("ij,ij->i", M, X @ Udiff))
-            corr = wood.a0_solve(X.T @ (M * q[:, None]))
+            corr = wood.a0_solve((X * q[:, None]).T @ M)  # = X^T (M o q): no n x P temporary
             if relu:
                 U[:, :Pn] -= corr
                 U[:, Pn:] += corr
@@ -152,31 +164,35 @@ class ADMM(Solver):
             Z = group_soft_threshold(Uh + Lam, beta / rho)
             Lam += Uh - Z
             if relu:
-                if check or alpha != 1.0:
-                    s_old = np.maximum(Wv, 0.0)
-                GU = X @ U
-                GU *= Sig
-                np.minimum(Wv, 0.0, out=Wv)  # nu
-                if alpha != 1.0:
-                    Wv += (1.0 - alpha) * s_old
-                    Wv += alpha * GU  # w = alpha G u + (1 - alpha) s + nu
+                XU = X @ U  # = Sig o G u
+                if check:
+                    XtSs_old = XtT - XtN  # X^T (Sig o s) before this step
+                    XU_keep = XU.copy()
+                if alpha == 1.0:
+                    XtT = XtX @ U + XtN
+                    XU += N  # w = G u + nu
                 else:
-                    Wv += GU  # w = G u + nu
-                np.copysign(Wv, Sig, out=absW)  # (2D - I) o (s - nu) = sign o |w|, for the next u-update
+                    # w = alpha G u + (1 - alpha) s + nu
+                    XtT = alpha * (XtX @ U) + (1.0 - alpha) * (XtT - XtN) + XtN
+                    XU *= alpha
+                    XU += (1.0 - alpha) * T
+                    XU += alpha * N
+                T = XU
+                np.clip(T, LO, HI, out=N)
+                XtN = X.T @ N
             if not check:
                 continue
             # ---- residuals, trace, stopping
             XZ = X @ Z
             if relu:
-                s = np.maximum(Wv, 0.0)
-                nu = np.minimum(Wv, 0.0)
-                r_pri = np.sqrt(np.sum((U - Z) ** 2) + np.sum((GU - s) ** 2))
-                r_dual = rho * np.sqrt(np.sum((Z - Z_old) ** 2) + gamma**2 * np.sum((X.T @ (Sig * (s - s_old))) ** 2))
-                pri_scale = max(np.sqrt(np.sum(U**2) + np.sum(GU**2)), np.sqrt(np.sum(Z**2) + np.sum(s**2)))
-                dual_scale = rho * np.sqrt(np.sum(Lam**2) + gamma**2 * np.sum((X.T @ (Sig * nu)) ** 2))
+                Ss = T - N
+                r_pri = np.sqrt(np.sum((U - Z) ** 2) + np.sum((XU_keep - Ss) ** 2))
+                r_dual = rho * np.sqrt(np.sum((Z - Z_old) ** 2) + gamma**2 * np.sum((XtT - XtN - XtSs_old) ** 2))
+                pri_scale = max(np.sqrt(np.sum(U**2) + np.sum(XU_keep**2)), np.sqrt(np.sum(Z**2) + np.sum(Ss**2)))
+                dual_scale = rho * np.sqrt(np.sum(Lam**2) + gamma**2 * np.sum(XtN**2))
                 pred = np.einsum("ij,ij->i", M, XZ[:, :Pn] - XZ[:, Pn:])
                 viol = max(0.0, -float((Sig * XZ).min()))
-                dim_p, dim_d = Z.size + s.size, Z.size
+                dim_p, dim_d = Z.size + Ss.size, Z.size
             else:
                 r_pri = np.sqrt(np.sum((U - Z) ** 2))
                 r_dual = rho * np.sqrt(np.sum((Z - Z_old) ** 2))
@@ -204,9 +220,13 @@ class ADMM(Solver):
                     f = rho_new / rho
                     if f != 1.0:
                         Lam /= f  # scaled duals are y / rho
-                        if relu:
-                            Wv = np.maximum(Wv, 0.0) + np.minimum(Wv, 0.0) / f
-                            np.copysign(Wv, Sig, out=absW)
+                        if relu:  # nu -> nu / f, s unchanged
+                            T -= N
+                            XtT -= XtN
+                            N /= f
+                            XtN /= f
+                            T += N
+                            XtT += XtN
                         rho = rho_new
                         wood = factor(rho)
                         factorizations += 1

@@ -78,6 +78,39 @@ def test_admm_woodbury_u_update_matches_dense_solve():
     assert np.allclose(Y, dense, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("alpha", [1.0, 1.6])
+def test_admm_iterates_match_a_dense_textbook_admm(alpha):
+    # k iterations of the solver (signed slack coordinates, cached X^T products) against scaled ADMM written
+    # out densely: u = H^{-1}(F^T y + rho (z - lam) + rho gamma G^T (s - nu)), z = prox, s = max(.., 0)
+    from relubench.conic import masked_blocks, signed_blockdiag
+    from relubench.solvers.admm import group_soft_threshold
+
+    problem = small_problem(n=25, d=3, P=6, seed=5)
+    rho, gamma, k = 0.9, 0.6, 37
+    d, Pn, beta = problem.d, problem.P, problem.beta
+    F = np.hstack([masked_blocks(problem).toarray(), -masked_blocks(problem).toarray()])
+    GG = np.kron(np.eye(2), signed_blockdiag(problem).toarray())
+    H = F.T @ F + rho * np.eye(2 * d * Pn) + rho * gamma * GG.T @ GG
+    u = z = lam = np.zeros(2 * d * Pn)
+    s = nu = np.zeros(GG.shape[0])
+    for _ in range(k):
+        u = np.linalg.solve(H, F.T @ problem.y + rho * (z - lam) + rho * gamma * GG.T @ (s - nu))
+        uh = alpha * u + (1 - alpha) * z
+        z_new = group_soft_threshold((uh + lam).reshape(2 * Pn, d).T, beta / rho).T.ravel()
+        lam = lam + uh - z_new
+        z = z_new
+        gh = alpha * (GG @ u) + (1 - alpha) * s
+        s_new = np.maximum(gh + nu, 0.0)
+        nu = nu + gh - s_new
+        s = s_new
+    res = get_solver("admm", rho=rho, gamma=gamma, relaxation=alpha, adapt=False, max_iter=k).solve(
+        problem, "relu", tol=1e-14
+    )
+    Z = np.hstack([res.weights["V"], res.weights["W"]])
+    assert res.iterations == k
+    assert np.allclose(Z, z.reshape(2 * Pn, d).T, rtol=1e-9, atol=1e-11)
+
+
 def test_gated_objective_of_fista_matches_returned_weights():
     problem = small_problem(seed=5)
     res = get_solver("fista").solve(problem, "gated", tol=1e-6)
