@@ -358,8 +358,10 @@ def narrow_section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
                 rows.append({"solver": solver, "width m": int(mm), "median gap": r["median"], "min gap": r["min"]})
                 headline[f"{solver} m={int(mm)} median gap"] = float(r["median"])
         wn = int(_num(net, "n_actual").iloc[0])
-        if not conv.empty and wn in set(conv["n"].astype(int)):
-            mstar = float(conv[conv["n"] == wn]["reference_active_neurons"].median())
+        same = conv[(conv["n"] == wn) & (conv["seed"] == net["seed"].iloc[0])] if not conv.empty else conv
+        if not same.empty:  # the optimum of the very data the networks were trained on
+            mstar = float(same["reference_active_neurons"].iloc[0])
+            headline[f"active neurons of the trained data (n={wn})"] = mstar
             axes[1].axvline(mstar, color="k", ls="--", label=f"active neurons of the optimum ({mstar:g})")
         axes[1].set(
             xscale="log", yscale="log", xlabel=f"width m (n = {wn})", ylabel="final relative gap to global optimum"

@@ -111,6 +111,19 @@ def test_admm_iterates_match_a_dense_textbook_admm(alpha):
     assert np.allclose(Z, z.reshape(2 * Pn, d).T, rtol=1e-9, atol=1e-11)
 
 
+@pytest.mark.parametrize("formulation", ["relu", "gated"])
+@pytest.mark.parametrize("tol", [1e-2, 1e-8])
+def test_admm_certified_gap_is_a_valid_bound(formulation, tol):
+    # the dual value objective - certified_gap never exceeds f* (weak duality), early or late in the run
+    problem = small_problem(n=40, d=4, P=15, beta=0.1, seed=3)
+    ref = reference_optimum(problem, formulation).value
+    res = get_solver("admm").solve(problem, formulation, tol=tol, time_limit=60)
+    assert res.certified_gap is not None and res.certified_gap >= 0
+    assert res.objective - res.certified_gap <= ref + 1e-9 * abs(ref)
+    if tol == 1e-8:
+        assert res.certified_gap <= 1e-4 * abs(res.objective)  # and it closes as the run converges
+
+
 def test_gated_objective_of_fista_matches_returned_weights():
     problem = small_problem(seed=5)
     res = get_solver("fista").solve(problem, "gated", tol=1e-6)
