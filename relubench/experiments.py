@@ -29,6 +29,7 @@ Keys common to all kinds: ``dataset`` (default "gaussian"), ``dataset_options`` 
 from __future__ import annotations
 
 import html
+import json
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from relubench.errors import InputError
+from relubench.report import _png, _table_html
 
 if TYPE_CHECKING:
     from relubench.sweep import Case
@@ -59,7 +61,7 @@ def _ints(spec: dict[str, Any], key: str, where: str, default: list[int] | None 
         out = [int(x) for x in vals]
     except (TypeError, ValueError):
         raise InputError(f"{where}: '{key}' must be integers, got {v!r}") from None
-    if not out or min(out) < (0 if key == "init_seeds" or key == "seeds" else 1):
+    if not out or min(out) < (0 if key in ("seeds", "init_seeds") else 1):
         raise InputError(f"{where}: '{key}' must be a non-empty list of positive integers, got {v!r}")
     return out
 
@@ -168,12 +170,6 @@ def expand(spec: dict[str, Any], common: dict[str, Any], where: str) -> list[Cas
 # ----------------------------------------------------------------------------------------------- figures
 
 
-def _png(fig) -> str:  # noqa: ANN001
-    from relubench.report import _png as png
-
-    return png(fig)
-
-
 def _num(df: pd.DataFrame, col: str) -> pd.Series:
     return pd.to_numeric(df[col], errors="coerce") if col in df else pd.Series(np.nan, index=df.index)
 
@@ -213,7 +209,6 @@ def relaxation_gap_section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
     exact = _num(ok, "relative_gap").notna()
     ok["gap"] = _num(ok, "relative_gap").where(exact, (obj - best) / best.abs()).clip(lower=0)
     ok["n"] = _num(ok, "n_actual")
-    ok["Pn"] = _num(ok, "P_actual")
     ok["Preq"] = pd.to_numeric(ok["P"], errors="coerce")
     med = ok.groupby(["n", "Preq"])["gap"].median().unstack("Preq")
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -230,7 +225,7 @@ def relaxation_gap_section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
     _log_ticks(axes[1], med.index)
     axes[1].legend(fontsize=8)
     fig.suptitle("relu program over P sampled patterns vs the global optimum (all patterns)", fontsize=10)
-    counts = ok.groupby("n")["Pn"].size()
+    counts = ok.groupby("n").size()
     table = med.copy()
     table.columns = [f"P={int(c)}" for c in table.columns]
     table.insert(0, "n", [int(v) for v in table.index])
@@ -240,7 +235,7 @@ def relaxation_gap_section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
         "/ f_all, medians over seeds (data and patterns), gaps below 1e-7 drawn at 1e-7."
         + ("" if exact.all() else f" {int((~exact).sum())} cases lack an all-patterns optimum: best-known one used.")
     )
-    return _png(fig) + _caption(cap) + _table(table), headline
+    return _png(fig) + _caption(cap) + _table_html(table), headline
 
 
 def nonconvex_gaps_section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
@@ -284,7 +279,7 @@ def nonconvex_gaps_section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
         "Gap = (f - f*) / f* with f* the relu optimum over all patterns (the global optimum); "
         "gaps below 1e-8 drawn at 1e-8."
     )
-    return _png(fig) + _caption(cap) + _table(table), headline
+    return _png(fig) + _caption(cap) + _table_html(table), headline
 
 
 def iteration_time_section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
@@ -321,7 +316,7 @@ def iteration_time_section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
     headline = {f"{r['solver']} slope in n": r["slope in n"] for r in rows}
     headline.update({f"{r['solver']} slope in P": r["slope in P"] for r in rows})
     cap = "Slopes are least-squares fits of log(seconds per iteration) on log n and log P (medians over seeds)."
-    return _png(fig) + _caption(cap) + _table(table), headline
+    return _png(fig) + _caption(cap) + _table_html(table), headline
 
 
 def narrow_section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
@@ -343,7 +338,7 @@ def narrow_section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
         axes[0].legend(fontsize=8)
         headline.update({f"active neurons n={int(n)}": float(v) for n, v in act.items()})
         t = pd.DataFrame({"n": act.index.astype(int), "active neurons (median over seeds)": act.to_numpy()})
-        parts.append(_table(t))
+        parts.append(_table_html(t))
     if not net.empty:
         net["gap"] = _num(net, "relative_gap")
         net["m"] = net["options"].map(lambda s: _width(s))
@@ -369,7 +364,7 @@ def narrow_section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
         _log_ticks(axes[1], net["m"].unique())
         axes[1].set_title("SGD at width m (band: min to max over initializations)", fontsize=10)
         axes[1].legend(fontsize=8)
-        parts.append(_table(pd.DataFrame(rows)))
+        parts.append(_table_html(pd.DataFrame(rows)))
     cap = (
         "Left: neurons of an optimal convex solution pruned to at most n + 1 (an upper bound on the fewest); right: "
         "the non-convex network at width m trained by SGD, gap to the global optimum (all patterns)."
@@ -378,18 +373,10 @@ def narrow_section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
 
 
 def _width(options_json: object) -> float:
-    import json
-
     try:
         return float(json.loads(str(options_json)).get("width"))
     except (TypeError, ValueError, AttributeError):
         return math.nan
-
-
-def _table(df: pd.DataFrame) -> str:
-    from relubench.report import _table_html
-
-    return _table_html(df)
 
 
 SECTIONS = {
@@ -420,6 +407,4 @@ def experiments_html(df: pd.DataFrame) -> tuple[list[str], dict[str, dict[str, A
 
 
 def write_headlines(headlines: dict[str, dict[str, Any]], path: Path) -> None:
-    import json
-
     path.write_text(json.dumps(headlines, indent=1, sort_keys=True, default=float) + "\n")

@@ -242,7 +242,7 @@ class ADMM(Solver):
         else:
             _, cert = dual_gap_gated(problem, Z, XZ)
         weights = {"V": Z[:, :Pn].copy(), "W": Z[:, Pn:].copy()} if relu else {"U": Z.copy()}
-        res = Result(
+        return Result(
             self.name,
             formulation,
             status,
@@ -252,9 +252,8 @@ class ADMM(Solver):
             message=f"rho={rho:.3g} gamma={gamma:g} factorizations={factorizations} certified gap {cert:.3g}",
             weights=weights,
             trace=tracer.points,
+            certified_gap=cert,
         )
-        res.certified_gap = cert
-        return res
 
     @staticmethod
     def default_rho(problem: Problem) -> float:

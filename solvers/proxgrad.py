@@ -191,7 +191,7 @@ class FISTA(Solver):
             on_check(Z, XZ)
             if time_limit is not None and tracer.elapsed() >= time_limit:
                 state["status"] = "time_limit"
-        res = Result(
+        return Result(
             self.name,
             formulation,
             state["status"],
@@ -201,9 +201,8 @@ class FISTA(Solver):
             weights={"U": Z},
             trace=tracer.points,
             message=f"certified gap {state['gap']:.3g}",
+            certified_gap=state["gap"],
         )
-        res.certified_gap = state["gap"]
-        return res
 
 
 @register
@@ -285,7 +284,7 @@ class AugmentedLagrangian(Solver):
                 rho *= growth
             prev_viol, prev_obj = viol, obj
             grad_tol = max(grad_tol * 0.5, float(o.get("inner_floor", 1e-2)) * tol * yscale)
-        res = Result(
+        return Result(
             self.name,
             formulation,
             status,
@@ -295,6 +294,5 @@ class AugmentedLagrangian(Solver):
             weights={"V": Z[:, :Pn].copy(), "W": Z[:, Pn:].copy()},
             trace=tracer.points,
             message=f"outer={outer} rho={rho:.3g} certified gap {gap:.3g}",
+            certified_gap=gap,
         )
-        res.certified_gap = gap
-        return res
