@@ -152,7 +152,7 @@ class ADMM(Solver):
                 R += (rho * gamma) * (XtT - 2.0 * XtN)  # rho gamma G^T (s - nu)
             U = wood.a0_solve(R)
             Udiff = U[:, :Pn] - U[:, Pn:] if relu else U
-            q = wood.c_solve(np.einsum("ij,ij->i", M, X @ Udiff))
+            q = wood.c_solve(np.einsum("ij,ij->i", X, M @ Udiff.T))  # F u = rowsum(M o X U) = rowsum(X o M U^T)
             corr = wood.a0_solve((X * q[:, None]).T @ M)  # = X^T (M o q): no n x P temporary
             if relu:
                 U[:, :Pn] -= corr
@@ -168,7 +168,8 @@ class ADMM(Solver):
                 XU = X @ U  # = Sig o G u
                 if check:
                     XtSs_old = XtT - XtN  # X^T (Sig o s) before this step
-                    XU_keep = XU.copy()
+                    XU_keep = XU.copy() if alpha != 1.0 else None
+                    N_old = N
                 if alpha == 1.0:
                     XtT = XtX @ U + XtN
                     XU += N  # w = G u + nu
@@ -179,21 +180,32 @@ class ADMM(Solver):
                     XU += (1.0 - alpha) * T
                     XU += alpha * N
                 T = XU
-                np.clip(T, LO, HI, out=N)
+                if check:
+                    N = np.clip(T, LO, HI)  # a new array: N_old is needed for the residual
+                else:
+                    np.clip(T, LO, HI, out=N)
                 XtN = X.T @ N
             if not check:
                 continue
-            # ---- residuals, trace, stopping
+            # ---- residuals, trace, stopping (norms of n x 2P arrays through BLAS dot products and d x 2P Grams)
             XZ = X @ Z
             if relu:
-                Ss = T - N
-                r_pri = np.sqrt(np.sum((U - Z) ** 2) + np.sum((XU_keep - Ss) ** 2))
+                if alpha == 1.0:
+                    # G u - s = w - nu_old - s = nu - nu_old (s = max(w, 0), nu = min(w, 0))
+                    D_slack = N - N_old
+                else:
+                    D_slack = XU_keep - (T - N)
+                d_slack = D_slack.ravel()
+                gu_sq = float(np.vdot(U, XtX @ U))  # ||G u||^2 = ||X U||^2
+                t_flat, n_flat = T.ravel(), N.ravel()
+                s_sq = max(float(np.vdot(t_flat, t_flat) - np.vdot(n_flat, n_flat)), 0.0)  # ||s||^2 (s o nu = 0)
+                r_pri = np.sqrt(np.sum((U - Z) ** 2) + float(np.vdot(d_slack, d_slack)))
                 r_dual = rho * np.sqrt(np.sum((Z - Z_old) ** 2) + gamma**2 * np.sum((XtT - XtN - XtSs_old) ** 2))
-                pri_scale = max(np.sqrt(np.sum(U**2) + np.sum(XU_keep**2)), np.sqrt(np.sum(Z**2) + np.sum(Ss**2)))
+                pri_scale = max(np.sqrt(np.sum(U**2) + gu_sq), np.sqrt(np.sum(Z**2) + s_sq))
                 dual_scale = rho * np.sqrt(np.sum(Lam**2) + gamma**2 * np.sum(XtN**2))
-                pred = np.einsum("ij,ij->i", M, XZ[:, :Pn] - XZ[:, Pn:])
+                pred = np.einsum("ij,ij->i", X, M @ (Z[:, :Pn] - Z[:, Pn:]).T)
                 viol = max(0.0, -float((Sig * XZ).min()))
-                dim_p, dim_d = Z.size + Ss.size, Z.size
+                dim_p, dim_d = Z.size + T.size, Z.size
             else:
                 r_pri = np.sqrt(np.sum((U - Z) ** 2))
                 r_dual = rho * np.sqrt(np.sum((Z - Z_old) ** 2))
