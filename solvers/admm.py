@@ -23,6 +23,12 @@ n x 2P arrays (add, clip); X^T X u replaces X^T T.
 The gated variant drops G and s: u <- (F^T F + rho I)^{-1}(F^T y + rho (z - lam)), Woodbury with
 C = I + (1/rho) (X X^T) o (M M^T).
 
+Precision ("precision" option): by default ("mixed") the n x 2P slack state and X in the two products that touch
+it are single precision (half the memory traffic of those passes; 1.8 instead of 2.2 ms per iteration at n=1000,
+d=20, P=200) until either relative residual falls below 1e-5, 100x above float32 rounding, when the state is
+promoted to double for the rest of the run; "double" keeps everything in double precision. Objective,
+violation, residuals and the returned point are always computed in double precision.
+
 Stopping: relative primal and dual residuals below tol (Boyd et al. 2011, eps_abs = eps_rel = tol), checked
 every ``check_every`` iterations; rho is rebalanced (residual balancing, refactorizing C) at most every
 ``adapt_every`` iterations. The returned point is z (exact zeros in unused groups); its objective and
@@ -76,13 +82,18 @@ class _Woodbury:
         return self.C_inv @ f
 
 
+PROMOTE_AT = 1e-5  # relative residual at which a single-precision slack state is promoted to double
+
+
 @register
 class ADMM(Solver):
     """ADMM (Bai, Gautam & Sojoudi 2023) with one cached factorization.
 
     Options: rho (penalty; default chosen from the data scale), gamma (1.0: penalty of G u = s relative to rho),
     max_iter (20000), check_every (10), adapt (True: residual balancing), adapt_every (50), relaxation (1.0;
-    1.6 over-relaxes: solve time to 1e-4 at n=1000, d=20, P=200 went from 28.3 s to 25.4 s here).
+    1.6 over-relaxes: solve time to 1e-4 at n=1000, d=20, P=200 went from 28.3 s to 25.4 s here), precision
+    ("mixed": single-precision slack state until the relative residuals reach 1e-5, then double; or "double";
+    relu only).
     The result carries a certified duality gap at the returned point (``certified_gap``).
     """
 
@@ -109,11 +120,18 @@ class ADMM(Solver):
         self._rho0 = rho
         gamma = float(o.get("gamma", 1.0))  # penalty of G u = s relative to rho
         alpha = float(o.get("relaxation", 1.0))
+        precision = str(o.get("precision", "mixed"))
+        if precision not in ("mixed", "double"):
+            from relubench.errors import InputError
+
+            raise InputError(f"ADMM precision must be 'mixed' or 'double', got {precision!r}")
+        sdt = np.float32 if precision == "mixed" else np.float64  # dtype of the n x 2P slack state
         if not 0 < alpha < 2:
             from relubench.errors import InputError
 
             raise InputError(f"ADMM relaxation must be in (0, 2), got {alpha}")
         XtX = X.T @ X
+        Xs = X.astype(sdt)  # X in the slack state's precision
 
         def factor(rho: float) -> _Woodbury:
             A0 = rho * (np.eye(d) + gamma * XtX) if relu else rho * np.eye(d)
@@ -125,8 +143,8 @@ class ADMM(Solver):
         if relu:
             Sig = np.hstack([problem.signs, problem.signs])
             # clip bounds giving N = Sig o min(Sig o T, 0): min(T, 0) where Sig = +1, max(T, 0) where Sig = -1
-            LO = np.where(Sig > 0, -np.inf, 0.0)
-            HI = np.where(Sig > 0, 0.0, np.inf)
+            LO = np.where(Sig > 0, -np.inf, 0.0).astype(sdt)
+            HI = np.where(Sig > 0, 0.0, np.inf).astype(sdt)
         setup = time.perf_counter() - t0
 
         tracer = Tracer(callback)
@@ -136,7 +154,7 @@ class ADMM(Solver):
             # slack state in signed coordinates (Sig^2 = 1): T = Sig o w, N = Sig o nu = Sig o min(w, 0), so that
             # Sig o s = T - N and Sig o |w| = T - 2N; X^T T and X^T N are kept (d x 2P), so the u-update needs no
             # pass over n x 2P arrays: X^T T = X^T X u + X^T N_old (alpha = 1)
-            T = np.zeros((n, nb * Pn))
+            T = np.zeros((n, nb * Pn), dtype=sdt)
             N = np.zeros_like(T)
             XtT = np.zeros_like(Z)
             XtN = np.zeros_like(Z)
@@ -165,7 +183,7 @@ class ADMM(Solver):
             Z = group_soft_threshold(Uh + Lam, beta / rho)
             Lam += Uh - Z
             if relu:
-                XU = X @ U  # = Sig o G u
+                XU = Xs @ U.astype(sdt, copy=False)  # = Sig o G u
                 if check:
                     XtSs_old = XtT - XtN  # X^T (Sig o s) before this step
                     XU_keep = XU.copy() if alpha != 1.0 else None
@@ -184,7 +202,7 @@ class ADMM(Solver):
                     N = np.clip(T, LO, HI)  # a new array: N_old is needed for the residual
                 else:
                     np.clip(T, LO, HI, out=N)
-                XtN = X.T @ N
+                XtN = (Xs.T @ N).astype(np.float64, copy=False)
             if not check:
                 continue
             # ---- residuals, trace, stopping (norms of n x 2P arrays through BLAS dot products and d x 2P Grams)
@@ -195,9 +213,9 @@ class ADMM(Solver):
                     D_slack = N - N_old
                 else:
                     D_slack = XU_keep - (T - N)
-                d_slack = D_slack.ravel()
+                d_slack = D_slack.astype(np.float64, copy=False).ravel()
                 gu_sq = float(np.vdot(U, XtX @ U))  # ||G u||^2 = ||X U||^2
-                t_flat, n_flat = T.ravel(), N.ravel()
+                t_flat, n_flat = T.astype(np.float64, copy=False).ravel(), N.astype(np.float64, copy=False).ravel()
                 s_sq = max(float(np.vdot(t_flat, t_flat) - np.vdot(n_flat, n_flat)), 0.0)  # ||s||^2 (s o nu = 0)
                 r_pri = np.sqrt(np.sum((U - Z) ** 2) + float(np.vdot(d_slack, d_slack)))
                 r_dual = rho * np.sqrt(np.sum((Z - Z_old) ** 2) + gamma**2 * np.sum((XtT - XtN - XtSs_old) ** 2))
@@ -225,6 +243,11 @@ class ADMM(Solver):
             if time_limit is not None and tracer.elapsed() >= time_limit:
                 status = "time_limit"
                 break
+            rel_res = min(r_pri / max(pri_scale, 1e-300), r_dual / max(dual_scale, 1e-300))
+            if relu and sdt is np.float32 and rel_res < PROMOTE_AT:
+                # single-precision slack state is near its rounding floor (~1e-7 relative): continue in double
+                sdt = np.float64
+                Xs, T, N, LO, HI = X, T.astype(sdt), N.astype(sdt), LO.astype(sdt), HI.astype(sdt)
             if adapt and it % adapt_every == 0 and r_dual > 0 and pri_scale > 0 and dual_scale > 0:
                 # residual balancing on the normalized residuals (OSQP-style), rho kept within 1e+-4 of its start
                 ratio = np.sqrt((r_pri / pri_scale) / (r_dual / dual_scale))

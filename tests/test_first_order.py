@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import small_problem
+from relubench.errors import InputError
 from relubench.formulations import gated_objective
 from relubench.metrics import time_to_tolerance, y_scale
 from relubench.problem import Problem
@@ -79,9 +80,11 @@ def test_admm_woodbury_u_update_matches_dense_solve():
 
 
 @pytest.mark.parametrize("alpha", [1.0, 1.6])
-def test_admm_iterates_match_a_dense_textbook_admm(alpha):
+@pytest.mark.parametrize("precision,rtol", [("double", 1e-9), ("mixed", 1e-5)])
+def test_admm_iterates_match_a_dense_textbook_admm(alpha, precision, rtol):
     # k iterations of the solver (signed slack coordinates, cached X^T products) against scaled ADMM written
-    # out densely: u = H^{-1}(F^T y + rho (z - lam) + rho gamma G^T (s - nu)), z = prox, s = max(.., 0)
+    # out densely: u = H^{-1}(F^T y + rho (z - lam) + rho gamma G^T (s - nu)), z = prox, s = max(.., 0);
+    # "mixed" keeps the slack state in single precision (rounding ~1e-7 relative per step)
     from relubench.conic import masked_blocks, signed_blockdiag
     from relubench.solvers.admm import group_soft_threshold
 
@@ -103,12 +106,18 @@ def test_admm_iterates_match_a_dense_textbook_admm(alpha):
         s_new = np.maximum(gh + nu, 0.0)
         nu = nu + gh - s_new
         s = s_new
-    res = get_solver("admm", rho=rho, gamma=gamma, relaxation=alpha, adapt=False, max_iter=k).solve(
-        problem, "relu", tol=1e-14
-    )
+    opts = dict(rho=rho, gamma=gamma, relaxation=alpha, adapt=False, max_iter=k, precision=precision)
+    res = get_solver("admm", **opts).solve(problem, "relu", tol=1e-14)
     Z = np.hstack([res.weights["V"], res.weights["W"]])
     assert res.iterations == k
-    assert np.allclose(Z, z.reshape(2 * Pn, d).T, rtol=1e-9, atol=1e-11)
+    assert np.allclose(Z, z.reshape(2 * Pn, d).T, rtol=rtol, atol=rtol * 1e-2)
+    if precision == "mixed":  # and the single-precision state does make a difference (the test can tell them apart)
+        assert not np.allclose(Z, z.reshape(2 * Pn, d).T, rtol=1e-12, atol=1e-14)
+
+
+def test_admm_rejects_an_unknown_precision():
+    with pytest.raises(InputError, match="precision"):
+        get_solver("admm", precision="half").solve(small_problem(), "relu", tol=1e-6)
 
 
 @pytest.mark.parametrize("formulation", ["relu", "gated"])
