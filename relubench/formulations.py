@@ -8,6 +8,9 @@ Weights of each formulation (arrays, d = problem.d including a bias column):
 
 All predictions use masks, never the n x (P d) matrix of all D_i X:
 ``sum_i D_i X u_i = (mask * (X @ U)).sum(axis=1)``.
+
+Also the pieces the first-order backends share: the group prox (``group_soft_threshold``) and certified duality
+gaps (``dual_gap_gated``, ``dual_gap_relu``; the dual points are derived in ``relubench.solvers.proxgrad``).
 """
 
 from __future__ import annotations
@@ -154,3 +157,46 @@ def prune_neurons(problem: Problem, V: np.ndarray, W: np.ndarray, rel: float = 1
         G[:, live] *= factor
         G[:, live[~keep]] = 0.0
     return G[:, :P], G[:, P:]
+
+
+# ---- proximal operator and certified duality gaps (shared by the first-order backends)
+
+
+def group_soft_threshold(A: np.ndarray, thresh: float) -> np.ndarray:
+    """Column-wise prox of thresh * ||.||_2: scales each column a to max(0, 1 - thresh/||a||) a."""
+    norms = np.sqrt(np.einsum("ij,ij->j", A, A))
+    scale = np.maximum(0.0, 1.0 - thresh / np.maximum(norms, 1e-300))
+    return A * scale
+
+
+def group_norm_sum(Z: np.ndarray) -> float:
+    return float(np.sqrt(np.einsum("ij,ij->j", Z, Z)).sum())
+
+
+def dual_gap_gated(problem: Problem, Z: np.ndarray, XZ: np.ndarray) -> tuple[float, float]:
+    """(primal objective, certified gap) for the gated problem at Z."""
+    X, y, M, beta = problem.X, problem.y, problem.mask_float, problem.beta
+    r = np.einsum("ij,ij->i", M, XZ) - y
+    primal = 0.5 * r @ r + beta * group_norm_sum(Z)
+    G = X.T @ (M * r[:, None])
+    c = min(1.0, beta / max(np.sqrt(np.einsum("ij,ij->j", G, G)).max(), 1e-300))
+    theta = c * r
+    dual = -theta @ y - 0.5 * theta @ theta
+    return float(primal), float(max(primal - dual, 0.0))
+
+
+def dual_gap_relu(problem: Problem, Z: np.ndarray, XZ: np.ndarray, lam: np.ndarray) -> tuple[float, float, float]:
+    """(primal objective, certified gap, max violation) for the relu problem at Z = [V W] with multipliers lam."""
+    X, y, M, beta = problem.X, problem.y, problem.mask_float, problem.beta
+    Pn = problem.P
+    S = problem.signs
+    r = np.einsum("ij,ij->i", M, XZ[:, :Pn] - XZ[:, Pn:]) - y
+    primal = 0.5 * r @ r + beta * group_norm_sum(Z)
+    Mr = M * r[:, None]
+    A = np.hstack([Mr - S * lam[:, :Pn], -Mr - S * lam[:, Pn:]])
+    G = X.T @ A
+    c = min(1.0, beta / max(np.sqrt(np.einsum("ij,ij->j", G, G)).max(), 1e-300))
+    theta = c * r
+    dual = -theta @ y - 0.5 * theta @ theta
+    viol = max(0.0, -float((np.hstack([S, S]) * XZ).min()))
+    return float(primal), float(max(primal - dual, 0.0)), viol

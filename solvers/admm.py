@@ -42,16 +42,10 @@ import time
 import numpy as np
 import scipy.linalg as sla
 
+from relubench.formulations import dual_gap_gated, dual_gap_relu, group_soft_threshold
 from relubench.problem import Problem
 from relubench.registry import Solver, register
 from relubench.result import Callback, Result, Tracer
-
-
-def group_soft_threshold(A: np.ndarray, thresh: float) -> np.ndarray:
-    """Column-wise prox of thresh * ||.||_2: scales each column a to max(0, 1 - thresh/||a||) a."""
-    norms = np.sqrt(np.einsum("ij,ij->j", A, A))
-    scale = np.maximum(0.0, 1.0 - thresh / np.maximum(norms, 1e-300))
-    return A * scale
 
 
 class _Woodbury:
@@ -267,10 +261,8 @@ class ADMM(Solver):
                         wood = factor(rho)
                         factorizations += 1
         solve_s = tracer.elapsed()
-        from relubench.solvers.proxgrad import dual_gap_gated, dual_gap_relu  # proxgrad imports this module
-
         # certified duality gap at the returned point (after the clock stops): the multipliers of G u >= 0 are
-        # -rho gamma nu = -rho gamma Sig o N >= 0 (proxgrad.dual_gap_relu); the dual value is a lower bound on f*
+        # -rho gamma nu = -rho gamma Sig o N >= 0 (formulations.dual_gap_relu); the dual value is a lower bound on f*
         XZ = X @ Z
         if relu:
             _, cert, _ = dual_gap_relu(problem, Z, XZ, (-rho * gamma) * (Sig * N))

@@ -22,17 +22,13 @@ from collections.abc import Callable
 
 import numpy as np
 
+from relubench.formulations import dual_gap_gated, dual_gap_relu, group_norm_sum, group_soft_threshold
 from relubench.metrics import y_scale
 from relubench.problem import Problem
 from relubench.registry import Solver, register
 from relubench.result import Callback, Result, Tracer
-from relubench.solvers.admm import group_soft_threshold
 
 Smooth = Callable[[np.ndarray], tuple[float, np.ndarray]]  # H = X Z -> (value, dvalue/dH)
-
-
-def group_norm_sum(Z: np.ndarray) -> float:
-    return float(np.sqrt(np.einsum("ij,ij->j", Z, Z)).sum())
 
 
 def fista(
@@ -103,35 +99,6 @@ def power_lipschitz(problem: Problem, k_blocks: int, iters: int = 20, seed: int 
         U = X.T @ (M * r[:, None])
         lam = np.linalg.norm(U)
     return float(k_blocks * lam)
-
-
-def dual_gap_gated(problem: Problem, Z: np.ndarray, XZ: np.ndarray) -> tuple[float, float]:
-    """(primal objective, certified gap) for the gated problem at Z."""
-    X, y, M, beta = problem.X, problem.y, problem.mask_float, problem.beta
-    r = np.einsum("ij,ij->i", M, XZ) - y
-    primal = 0.5 * r @ r + beta * group_norm_sum(Z)
-    G = X.T @ (M * r[:, None])
-    c = min(1.0, beta / max(np.sqrt(np.einsum("ij,ij->j", G, G)).max(), 1e-300))
-    theta = c * r
-    dual = -theta @ y - 0.5 * theta @ theta
-    return float(primal), float(max(primal - dual, 0.0))
-
-
-def dual_gap_relu(problem: Problem, Z: np.ndarray, XZ: np.ndarray, lam: np.ndarray) -> tuple[float, float, float]:
-    """(primal objective, certified gap, max violation) for the relu problem at Z = [V W] with multipliers lam."""
-    X, y, M, beta = problem.X, problem.y, problem.mask_float, problem.beta
-    Pn = problem.P
-    S = problem.signs
-    r = np.einsum("ij,ij->i", M, XZ[:, :Pn] - XZ[:, Pn:]) - y
-    primal = 0.5 * r @ r + beta * group_norm_sum(Z)
-    Mr = M * r[:, None]
-    A = np.hstack([Mr - S * lam[:, :Pn], -Mr - S * lam[:, Pn:]])
-    G = X.T @ A
-    c = min(1.0, beta / max(np.sqrt(np.einsum("ij,ij->j", G, G)).max(), 1e-300))
-    theta = c * r
-    dual = -theta @ y - 0.5 * theta @ theta
-    viol = max(0.0, -float((np.hstack([S, S]) * XZ).min()))
-    return float(primal), float(max(primal - dual, 0.0)), viol
 
 
 @register

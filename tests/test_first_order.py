@@ -86,7 +86,7 @@ def test_admm_iterates_match_a_dense_textbook_admm(alpha, precision, rtol):
     # out densely: u = H^{-1}(F^T y + rho (z - lam) + rho gamma G^T (s - nu)), z = prox, s = max(.., 0);
     # "mixed" keeps the slack state in single precision (rounding ~1e-7 relative per step)
     from relubench.conic import masked_blocks, signed_blockdiag
-    from relubench.solvers.admm import group_soft_threshold
+    from relubench.formulations import group_soft_threshold
 
     problem = small_problem(n=25, d=3, P=6, seed=5)
     rho, gamma, k = 0.9, 0.6, 37
