@@ -18,16 +18,17 @@ inverse) and reused every iteration: the per-iteration cost is quadratic, O(n d 
 With w = G u + nu, the updates are s = max(w, 0), nu = min(w, 0), so s - nu = |w|. The loop keeps the slack
 in signed coordinates (T = Sig o w, N = Sig o nu with Sig = 2D - I) together with X^T T and X^T N, so one
 iteration is two n x d x 2P products (X u, X^T N), the two masked Woodbury products and two passes over
-n x 2P arrays (add, clip); X^T X u replaces X^T T.
+n x 2P arrays (add, clip), three more when over-relaxed (two in-place scalings, one add); X^T X u replaces X^T T.
 
 The gated variant drops G and s: u <- (F^T F + rho I)^{-1}(F^T y + rho (z - lam)), Woodbury with
 C = I + (1/rho) (X X^T) o (M M^T).
 
-Precision ("precision" option): by default ("mixed") the n x 2P slack state and X in the two products that touch
-it are single precision (half the memory traffic of those passes; 1.8 instead of 2.2 ms per iteration at n=1000,
-d=20, P=200) until either relative residual falls below 1e-5, 100x above float32 rounding, when the state is
-promoted to double for the rest of the run; "double" keeps everything in double precision. Objective,
-violation, residuals and the returned point are always computed in double precision.
+Precision ("precision" option): by default ("mixed") the n x 2P slack state and X in the two products that touch it
+are single precision (half the memory traffic of those passes; 1.8 instead of 2.2 ms per iteration at n=1000, d=20,
+P=200, without over-relaxation) until either relative residual falls below 1e-5, 100x above float32 rounding, when
+the state is promoted to double for the rest of the run; "double" keeps everything in double precision. Objective,
+violation and the returned point are always double precision; while the state is single precision, the residual
+norms are dot products in single precision (relative error far below the 1e-5 at which the state is promoted).
 
 Stopping: relative primal and dual residuals below tol (Boyd et al. 2011, eps_abs = eps_rel = tol), checked
 every ``check_every`` iterations; rho is rebalanced at most every ``adapt_every`` iterations, when the
@@ -55,7 +56,8 @@ class _Woodbury:
     """Solves (F^T F + rho blockdiag(A1, .., A1)) u = R for the masked operator F (Woodbury, n x n system).
 
     With A0 = rho A1, C = I + (n_blocks / rho) B where B = (X A1^{-1} X^T) o (M M^T) does not depend on rho: B is
-    formed once, and a change of rho (``set_rho``) costs one n x n Cholesky factorization and its inverse.
+    formed once, and a change of rho (``set_rho``) costs one n x n inversion (numpy, LU; C = I + PSD is well
+    conditioned).
     The inverses of A0 (d x d) and C (n x n) are formed explicitly and with numpy's LAPACK, so that the whole
     solve uses numpy's BLAS thread pool only: alternating numpy's and scipy's separate OpenBLAS pools made each
     iteration 20-40x slower here (spinning threads of one pool starve the other), in the loop and, with scipy
