@@ -16,22 +16,25 @@ the n x n system C = I + (2 / rho) (X A0^{-1} X^T) o (M M^T), factorized once pe
 inverse) and reused every iteration: the per-iteration cost is quadratic, O(n d P + n^2), never a dense
 2dP x 2dP factorization.
 With w = G u + nu, the updates are s = max(w, 0), nu = min(w, 0), so s - nu = |w|. The loop keeps the slack
-in signed coordinates (T = Sig o w, N = Sig o nu with Sig = 2D - I) together with X^T T and X^T N, so one
-iteration is two n x d x 2P products (X u, X^T N), the two masked Woodbury products and two passes over
-n x 2P arrays (add, clip), three more when over-relaxed (two in-place scalings, one add); X^T X u replaces X^T T.
+in signed coordinates (T = Sig o w, N = Sig o nu with Sig = 2D - I; N stored as H = alpha N) together with X^T T
+and X^T N in preallocated n x 2P buffers, so one iteration is two n x d x 2P products (X u written in place,
+X^T N), the two masked Woodbury products and four passes over n x 2P arrays (add, clip as a minimum and a
+maximum, scale), two more when over-relaxed (an in-place scaling and an add); X^T X u replaces X^T T.
 
 The gated variant drops G and s: u <- (F^T F + rho I)^{-1}(F^T y + rho (z - lam)), Woodbury with
 C = I + (1/rho) (X X^T) o (M M^T).
 
-Precision ("precision" option): by default ("mixed") the n x 2P slack state and X in the two products that touch it
-are single precision (half the memory traffic of those passes; 1.8 instead of 2.2 ms per iteration at n=1000, d=20,
-P=200, without over-relaxation) until either relative residual falls below 1e-5, 100x above float32 rounding, when
-the state is promoted to double for the rest of the run; "double" keeps everything in double precision. Objective,
-violation and the returned point are always double precision; while the state is single precision, the residual
-norms are dot products in single precision (relative error far below the 1e-5 at which the state is promoted).
+Precision ("precision" option): by default ("mixed") the n x 2P slack state, X in the two products that touch it
+and the Woodbury products (M, X and C^{-1}) are single precision (half the memory traffic; 1.34 instead of 2.51 ms
+per over-relaxed iteration at n=1000, d=20, P=200, checks aside) until either relative residual falls below 1e-5,
+100x above float32 rounding (or when it has not halved for 4000 iterations: a guard against a single-precision
+floor on small problems), when everything is promoted to double for the rest of the run; "double" keeps
+everything in double precision. Objective, violation and the returned point are always double precision; while
+the state is single precision, the residual norms are dot products in single precision (relative error far below
+the 1e-5 at which the state is promoted).
 
 Stopping: relative primal and dual residuals below tol (Boyd et al. 2011, eps_abs = eps_rel = tol), checked
-every ``check_every`` iterations; rho is rebalanced at most every ``adapt_every`` iterations, when the
+every ``check_every`` iterations; rho is rebalanced on checks at multiples of ``adapt_every`` iterations, when the
 normalized residuals differ by more than 25x, by the damped factor sqrt(r_pri / r_dual)^adapt_power
 (adapt_power = 0.5: half the step of plain residual balancing), refactorizing C. By default the iteration is
 over-relaxed (relaxation = 1.6). Both defaults were chosen on iterations to relative gap 1e-4 over eight
@@ -62,9 +65,11 @@ class _Woodbury:
     solve uses numpy's BLAS thread pool only: alternating numpy's and scipy's separate OpenBLAS pools made each
     iteration 20-40x slower here (spinning threads of one pool starve the other), in the loop and, with scipy
     factorizations, for the first few hundred iterations after every change of rho.
+    ``dtype`` is the precision C^{-1} is applied in (``c_solve``; float32 halves the n x n matrix read every
+    iteration); it is always formed in double precision. A0^{-1} (d x d) is applied in double precision.
     """
 
-    def __init__(self, problem: Problem, A1: np.ndarray, n_blocks: int, rho: float) -> None:
+    def __init__(self, problem: Problem, A1: np.ndarray, n_blocks: int, rho: float, dtype: type = np.float64) -> None:
         X, M = problem.X, problem.mask_float
         self._A1_inv = np.linalg.inv(A1)
         self._A1_inv += self._A1_inv.T
@@ -73,6 +78,7 @@ class _Woodbury:
         B *= M @ M.T
         B *= n_blocks
         self._B = B
+        self.dtype = dtype
         self.set_rho(rho)
 
     def set_rho(self, rho: float) -> None:
@@ -82,7 +88,12 @@ class _Woodbury:
         C_inv = np.linalg.inv(K)  # C = I + PSD: well conditioned, no pivoting trouble
         C_inv += C_inv.T
         C_inv *= 0.5
-        self.C_inv = C_inv
+        self._C_inv64 = C_inv
+        self.C_inv = C_inv.astype(self.dtype, copy=False)
+
+    def set_dtype(self, dtype: type) -> None:
+        self.dtype = dtype
+        self.C_inv = self._C_inv64.astype(dtype, copy=False)
 
     def a0_solve(self, R: np.ndarray) -> np.ndarray:
         return self.A0_inv @ R
@@ -92,6 +103,7 @@ class _Woodbury:
 
 
 PROMOTE_AT = 1e-5  # relative residual at which a single-precision slack state is promoted to double
+STALL_ITERS = 4000  # ... or iterations without halving the smallest relative residual (a float32 floor guard)
 
 
 @register
@@ -99,9 +111,11 @@ class ADMM(Solver):
     """ADMM (Bai, Gautam & Sojoudi 2023) with one cached factorization.
 
     Options: rho (penalty; default chosen from the data scale), gamma (1.0: penalty of G u = s relative to rho),
-    max_iter (20000), check_every (10), adapt (True: residual balancing), adapt_every (50), adapt_power (0.5;
+    max_iter (20000), check_every (25: residuals, trace point, stopping test), adapt (True: residual balancing),
+    adapt_every (50; rho is rebalanced on checks whose iteration is a multiple of it), adapt_power (0.5;
     1 is plain residual balancing), relaxation (1.6; 1.0 is plain ADMM), precision
-    ("mixed": single-precision slack state until the relative residuals reach 1e-5, then double; or "double";
+    ("mixed": single-precision slack state and Woodbury products until the relative residuals reach 1e-5, then
+    double; or "double";
     relu only).
     The result carries a certified duality gap at the returned point (``certified_gap``).
     """
@@ -116,7 +130,7 @@ class ADMM(Solver):
     ) -> Result:
         o = self.options
         max_iter = int(o.get("max_iter", 20_000))
-        check_every = max(1, int(o.get("check_every", 10)))
+        check_every = max(1, int(o.get("check_every", 25)))
         adapt = bool(o.get("adapt", True))
         adapt_every = int(o.get("adapt_every", 50))
         adapt_power = float(o.get("adapt_power", 0.5))  # rho *= ratio**adapt_power (1: plain residual balancing)
@@ -145,12 +159,15 @@ class ADMM(Solver):
         Xa = Xs if alpha == 1.0 else alpha * Xs
 
         A1 = np.eye(d) + gamma * XtX if relu else np.eye(d)
-        wood = _Woodbury(problem, A1, nb, rho)
+        wdt = sdt if relu else np.float64  # precision of the Woodbury products: follows the slack state
+        wood = _Woodbury(problem, A1, nb, rho, dtype=wdt)
+        Xw, Mw = X.astype(wdt, copy=False), M.astype(wdt, copy=False)
         XtMy = X.T @ (M * y[:, None])  # d x P
         Fty = np.hstack([XtMy, -XtMy]) if relu else XtMy
         if relu:
             Sig = np.hstack([problem.signs, problem.signs])
             # clip bounds giving N = Sig o min(Sig o T, 0): min(T, 0) where Sig = +1, max(T, 0) where Sig = -1
+            # (np.minimum then np.maximum: faster here than np.clip with array bounds or copysign)
             LO = np.where(Sig > 0, -np.inf, 0.0).astype(sdt)
             HI = np.where(Sig > 0, 0.0, np.inf).astype(sdt)
         setup = time.perf_counter() - t0
@@ -161,12 +178,15 @@ class ADMM(Solver):
         if relu:
             # slack state in signed coordinates (Sig^2 = 1): T = Sig o w, N = Sig o nu = Sig o min(w, 0), so that
             # Sig o s = T - N and Sig o |w| = T - 2N; X^T T and X^T N are kept (d x 2P), so the u-update needs no
-            # pass over n x 2P arrays: X^T T = X^T X u + X^T N_old (alpha = 1)
+            # pass over n x 2P arrays: X^T T = X^T X u + X^T N_old (alpha = 1). N is stored scaled, H = alpha N
+            # (the term the over-relaxed update adds); W is scratch space of the same shape.
             T = np.zeros((n, nb * Pn), dtype=sdt)
-            N = np.zeros_like(T)
+            H = np.zeros_like(T)
+            W = np.empty_like(T)
             XtT = np.zeros_like(Z)
             XtN = np.zeros_like(Z)
         status, it = "max_iter", 0
+        best_rel, best_it = np.inf, 0  # smallest relative residual so far (halvings only), and when
         factorizations = 1
         for it in range(1, max_iter + 1):
             check = it % check_every == 0 or it == max_iter
@@ -178,8 +198,9 @@ class ADMM(Solver):
                 R += (rho * gamma) * (XtT - 2.0 * XtN)  # rho gamma G^T (s - nu)
             U = wood.a0_solve(R)
             Udiff = U[:, :Pn] - U[:, Pn:] if relu else U
-            q = wood.c_solve(np.einsum("ij,ij->i", X, M @ Udiff.T))  # F u = rowsum(M o X U) = rowsum(X o M U^T)
-            corr = wood.a0_solve((X * q[:, None]).T @ M)  # = X^T (M o q): no n x P temporary
+            # F u = rowsum(M o X U) = rowsum(X o M U^T); X^T (M o q) = (X o q)^T M: no n x P temporary
+            q = wood.c_solve(np.einsum("ij,ij->i", Xw, Mw @ Udiff.T.astype(wdt, copy=False)))
+            corr = wood.a0_solve(((Xw * q[:, None]).T @ Mw).astype(np.float64, copy=False))
             if relu:
                 U[:, :Pn] -= corr
                 U[:, Pn:] += corr
@@ -191,51 +212,46 @@ class ADMM(Solver):
             Z = group_soft_threshold(Uh + Lam, beta / rho)
             Lam += Uh - Z
             if relu:
-                XU = Xa @ U.astype(sdt, copy=False)  # = alpha Sig o G u (Xa = alpha X)
+                np.matmul(Xa, U.astype(sdt, copy=False), out=W)  # W = alpha Sig o G u (Xa = alpha X)
                 if check:
                     XtSs_old = XtT - XtN  # X^T (Sig o s) before this step
-                    XU_keep = XU / alpha if alpha != 1.0 else None
-                    N_old = N
+                    Gu_keep = W / alpha  # Sig o G u, for the primal residual
                 if alpha == 1.0:
                     XtT = XtX @ U + XtN
-                    XU += N  # w = G u + nu
                 else:
-                    # w = alpha G u + (1 - alpha) s + nu
+                    # w = alpha G u + (1 - alpha) s + nu = alpha G u + (1 - alpha) T_old + alpha N_old
                     XtT = alpha * (XtX @ U) + (1.0 - alpha) * (XtT - XtN) + XtN
-                    # = alpha G u + (1 - alpha) T_old + alpha N_old, in place: T_old and N_old are dead after this
                     T *= 1.0 - alpha
-                    XU += T
-                    N *= alpha
-                    XU += N
-                T = XU
-                if check:
-                    N = np.clip(T, LO, HI)  # a new array: N_old is needed for the residual
-                else:
-                    np.clip(T, LO, HI, out=N)
-                XtN = (Xs.T @ N).astype(np.float64, copy=False)
+                    W += T
+                W += H
+                T, W = W, T  # T: the new state; W: scratch
+                np.minimum(T, HI, out=W)
+                np.maximum(W, LO, out=W)  # N
+                W *= alpha
+                H, W = W, H  # H = alpha N; W (H_old) is scratch again, kept for the residual on checks
+                XtN = (Xs.T @ H).astype(np.float64, copy=False) / alpha
             if not check:
                 continue
             # ---- residuals, trace, stopping (norms of n x 2P arrays through BLAS dot products and d x 2P Grams)
             XZ = X @ Z
             if relu:
-                if alpha == 1.0:
-                    # G u - s = w - nu_old - s = nu - nu_old (s = max(w, 0), nu = min(w, 0))
-                    D_slack = N - N_old
-                else:
-                    D_slack = XU_keep  # G u - s = G u - (T - N), in place
-                    D_slack -= T
-                    D_slack += N
+                # Sig o (G u - s) = Gu_keep - (T - N), in place (N = H / alpha)
+                D_slack = Gu_keep
+                D_slack -= T
+                D_slack += H / alpha
                 # squared norms of n x 2P arrays: BLAS dot products in the state's precision (single precision
                 # only while relative residuals are above 1e-5, where a relative error of 1e-4 does not matter)
-                d_flat, t_flat, n_flat = D_slack.ravel(), T.ravel(), N.ravel()
+                d_flat, t_flat, h_flat = D_slack.ravel(), T.ravel(), H.ravel()
                 gu_sq = float(np.vdot(U, XtX @ U))  # ||G u||^2 = ||X U||^2
-                s_sq = max(float(np.dot(t_flat, t_flat)) - float(np.dot(n_flat, n_flat)), 0.0)  # ||s||^2, s o nu = 0
+                n_sq = float(np.dot(h_flat, h_flat)) / alpha**2
+                s_sq = max(float(np.dot(t_flat, t_flat)) - n_sq, 0.0)  # ||s||^2 = ||w||^2 - ||nu||^2 (s o nu = 0)
                 r_pri = np.sqrt(np.sum((U - Z) ** 2) + float(np.dot(d_flat, d_flat)))
                 r_dual = rho * np.sqrt(np.sum((Z - Z_old) ** 2) + gamma**2 * np.sum((XtT - XtN - XtSs_old) ** 2))
                 pri_scale = max(np.sqrt(np.sum(U**2) + gu_sq), np.sqrt(np.sum(Z**2) + s_sq))
                 dual_scale = rho * np.sqrt(np.sum(Lam**2) + gamma**2 * np.sum(XtN**2))
                 pred = np.einsum("ij,ij->i", X, M @ (Z[:, :Pn] - Z[:, Pn:]).T)
-                viol = max(0.0, -float((Sig * XZ).min()))
+                np.multiply(Sig, XZ, out=XZ)
+                viol = max(0.0, -float(XZ.min()))
                 dim_p, dim_d = Z.size + T.size, Z.size
             else:
                 r_pri = np.sqrt(np.sum((U - Z) ** 2))
@@ -257,11 +273,17 @@ class ADMM(Solver):
                 status = "time_limit"
                 break
             rel_res = min(r_pri / max(pri_scale, 1e-300), r_dual / max(dual_scale, 1e-300))
-            if relu and sdt is np.float32 and rel_res < PROMOTE_AT:
-                # single-precision slack state is near its rounding floor (~1e-7 relative): continue in double
-                sdt = np.float64
-                Xs, T, N, LO, HI = X, T.astype(sdt), N.astype(sdt), LO.astype(sdt), HI.astype(sdt)
+            if rel_res < 0.5 * best_rel:
+                best_rel, best_it = rel_res, it
+            if relu and sdt is np.float32 and (rel_res < PROMOTE_AT or it - best_it >= STALL_ITERS):
+                # single-precision slack state is near its rounding floor (~1e-7 relative), or the residuals have
+                # stopped falling in single precision: continue in double
+                sdt = wdt = np.float64
+                Xs, T, H, W = X, T.astype(sdt), H.astype(sdt), W.astype(sdt)
+                LO, HI = LO.astype(sdt), HI.astype(sdt)
                 Xa = Xs if alpha == 1.0 else alpha * Xs
+                Xw, Mw = X, M
+                wood.set_dtype(wdt)
             if adapt and it % adapt_every == 0 and r_dual > 0 and pri_scale > 0 and dual_scale > 0:
                 # residual balancing on the normalized residuals (OSQP-style), rho kept within 1e+-4 of its start
                 ratio = np.sqrt((r_pri / pri_scale) / (r_dual / dual_scale))
@@ -270,13 +292,11 @@ class ADMM(Solver):
                     f = rho_new / rho
                     if f != 1.0:
                         Lam /= f  # scaled duals are y / rho
-                        if relu:  # nu -> nu / f, s unchanged
-                            T -= N
-                            XtT -= XtN
-                            N /= f
+                        if relu:  # nu -> nu / f, s unchanged: T += (1 / f - 1) N, with N = H / alpha
+                            T += H * ((1.0 / f - 1.0) / alpha)
+                            H /= f
+                            XtT += (1.0 / f - 1.0) * XtN
                             XtN /= f
-                            T += N
-                            XtT += XtN
                         rho = rho_new
                         wood.set_rho(rho)
                         factorizations += 1
@@ -285,7 +305,7 @@ class ADMM(Solver):
         # -rho gamma nu = -rho gamma Sig o N >= 0 (formulations.dual_gap_relu); the dual value is a lower bound on f*
         XZ = X @ Z
         if relu:
-            _, cert, _ = dual_gap_relu(problem, Z, XZ, (-rho * gamma) * (Sig * N))
+            _, cert, _ = dual_gap_relu(problem, Z, XZ, (-rho * gamma / alpha) * (Sig * H))
         else:
             _, cert = dual_gap_gated(problem, Z, XZ)
         weights = {"V": Z[:, :Pn].copy(), "W": Z[:, Pn:].copy()} if relu else {"U": Z.copy()}
