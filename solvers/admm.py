@@ -115,8 +115,7 @@ class ADMM(Solver):
     adapt_every (50; rho is rebalanced on checks whose iteration is a multiple of it), adapt_power (0.5;
     1 is plain residual balancing), relaxation (1.6; 1.0 is plain ADMM), precision
     ("mixed": single-precision slack state and Woodbury products until the relative residuals reach 1e-5, then
-    double; or "double";
-    relu only).
+    double; or "double"; relu only).
     The result carries a certified duality gap at the returned point (``certified_gap``).
     """
 
@@ -228,7 +227,7 @@ class ADMM(Solver):
                 np.minimum(T, HI, out=W)
                 np.maximum(W, LO, out=W)  # N
                 W *= alpha
-                H, W = W, H  # H = alpha N; W (H_old) is scratch again, kept for the residual on checks
+                H, W = W, H  # H = alpha N; W (the old H) is scratch again
                 XtN = (Xs.T @ H).astype(np.float64, copy=False) / alpha
             if not check:
                 continue
