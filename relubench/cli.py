@@ -1,4 +1,4 @@
-"""Command line: ``relubench solvers | datasets | solve``.
+"""Command line: ``relubench solvers | datasets | solve | sweep | report | asv-offline``.
 
 Bad input is reported as one line on stderr (``relubench: error: ...``) with exit code 2, and nothing is
 written. Solver outcomes (including failures and unavailable backends) are results, reported with status.
@@ -10,11 +10,14 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from relubench import __version__
 from relubench.errors import ReluBenchError
+
+if TYPE_CHECKING:
+    from relubench.result import TracePoint
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,6 +34,46 @@ def _positive_float(text: str) -> float:
     if not (v > 0 and math.isfinite(v)):
         raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
     return v
+
+
+def _nonnegative_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not v >= 0 or not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return v
+
+
+def _progress_printer(
+    name: str, formulation: str, ref: float | None, every: float
+) -> Callable[[TracePoint], bool] | None:
+    """A solve callback printing one stderr line per trace point, at most every ``every`` seconds.
+
+    Backends report trace points as they go (first-order methods at each residual check) or once at the end
+    (interior point, SCS: the returned point's own objective and violation).
+    """
+    from relubench.reference import relative_gap
+
+    if every <= 0:
+        return None
+    last = -math.inf
+
+    def show(p: TracePoint) -> bool:
+        nonlocal last
+        if p.seconds - last >= every:
+            last = p.seconds
+            gap = "" if ref is None else f"  gap {relative_gap(p.objective, ref):.2e}"
+            viol = f"  violation {p.max_violation:.2e}" if formulation == "relu" else ""
+            print(
+                f"  {name}: {p.seconds:8.1f} s  objective {p.objective:.10g}{gap}{viol}",
+                file=sys.stderr,
+                flush=True,
+            )
+        return False
+
+    return show
 
 
 def _patterns(text: str) -> int | str:
@@ -108,6 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tol", type=_positive_float, default=1e-6, help="solver tolerance (default 1e-6)")
     s.add_argument("--time-limit", type=_positive_float, help="seconds per solve")
     s.add_argument(
+        "--progress",
+        type=_nonnegative_float,
+        default=5.0,
+        metavar="SECONDS",
+        help="while a backend that reports its iterates runs, print its objective (and gap, with a reference) "
+        "and constraint violation to stderr at most every SECONDS (default 5; 0 = never)",
+    )
+    s.add_argument(
         "--reference",
         nargs="?",
         const="compute",
@@ -177,7 +228,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
     rows = []
     for cls in classes:
         print(f"solving {problem.describe()} with {cls.name} ...", file=sys.stderr, flush=True)
-        res = get_solver(cls.name).solve(problem, args.formulation, tol=args.tol, time_limit=args.time_limit)
+        show = _progress_printer(cls.name, args.formulation, ref, args.progress)
+        res = get_solver(cls.name).solve(
+            problem, args.formulation, tol=args.tol, time_limit=args.time_limit, callback=show
+        )
         if ref is not None and math.isfinite(res.objective):
             res.reference = ref
             res.relative_gap = relative_gap(res.objective, ref)

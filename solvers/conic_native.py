@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from relubench.conic import build
+from relubench.formulations import evaluate
 from relubench.problem import Problem
 from relubench.registry import Solver, register
 from relubench.result import Callback, Result, Tracer
@@ -79,7 +80,8 @@ class ClarabelNative(Solver):
             message=f"clarabel status {st}",
             weights=weights,
         )
-        tracer.record(float(sol.obj_val))
+        ev = evaluate(problem, formulation, weights)  # the returned point's own objective and violation
+        tracer.record(ev["objective"], ev["max_violation"])
         res.trace = tracer.points
         return res
 
@@ -147,6 +149,7 @@ class SCSNative(Solver):
             message=f"scs status {st}",
             weights=weights,
         )
-        tracer.record(float(info["pobj"]))
+        ev = evaluate(problem, formulation, weights)  # the returned point's own objective and violation
+        tracer.record(ev["objective"], ev["max_violation"])
         res.trace = tracer.points
         return res

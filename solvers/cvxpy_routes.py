@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from relubench.formulations import evaluate
 from relubench.problem import Problem
 from relubench.registry import Solver, register
 from relubench.result import Callback, Result, Tracer
@@ -101,7 +102,10 @@ class CvxpyRoute(Solver):
             status = "error"
         tracer = Tracer(callback)
         tracer.start -= solve_s
-        if prob.value is not None and np.isfinite(prob.value):
+        if weights is not None:  # the returned point's own objective and violation
+            ev = evaluate(problem, formulation, weights)
+            tracer.record(ev["objective"], ev["max_violation"])
+        elif prob.value is not None and np.isfinite(prob.value):
             tracer.record(float(prob.value))
         return Result(
             self.name,

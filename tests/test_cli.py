@@ -131,7 +131,11 @@ def bad_inputs(tmp_path):
         "patterns": ["--dataset", "gaussian", "--patterns", "zero"],
         "all_too_many": ["--dataset", "gaussian", "--n", "500", "--d", "20", "--patterns", "all"],
         "d_on_real": ["--dataset", "wine", "--d", "3"],
+        "progress_neg": ["--dataset", "gaussian", "--progress", "-1"],
     }
+
+
+ARGPARSE_CASES = ("beta0", "beta_neg", "patterns", "progress_neg")  # rejected by the parser (SystemExit)
 
 
 @pytest.mark.parametrize(
@@ -150,16 +154,17 @@ def bad_inputs(tmp_path):
         "patterns",
         "all_too_many",
         "d_on_real",
+        "progress_neg",
     ],
 )
 def test_bad_input_one_line_exit_2_writes_nothing(bad_inputs, capsys, case):
     before = cache_files()
-    with pytest.raises(SystemExit) if case in ("beta0", "beta_neg", "patterns") else _noop():
+    with pytest.raises(SystemExit) if case in ARGPARSE_CASES else _noop():
         code, out, err = run_cli(capsys, "solve", *bad_inputs[case])
         assert code == 2
         assert out == ""
         assert err.startswith("relubench: error: ") and err.count("\n") == 1, err
-    if case in ("beta0", "beta_neg", "patterns"):
+    if case in ARGPARSE_CASES:
         err = capsys.readouterr().err
         assert err.startswith("relubench: error: ") and err.count("\n") == 1, err
     assert cache_files() == before
@@ -218,3 +223,21 @@ def test_nonconvex_baseline_through_cli_is_measured_against_the_relu_optimum(cap
     row = json.loads(out)
     assert row["status"] in ("optimal", "max_iter") and row["relative_gap"] is not None
     assert row["message"].startswith("width=")
+
+
+def test_solve_reports_progress_on_stderr_and_not_when_asked(capsys):
+    # ADMM records a trace point at each residual check; with a tiny interval each becomes a progress line with
+    # objective, gap against the given reference and violation; --progress 0 prints none. The table is unchanged.
+    args = ["solve", "--dataset", "iris", "--patterns", "10", "--solver", "admm,clarabel", "--reference", "2.0814"]
+    code, out, err = run_cli(capsys, *args, "--progress", "1e-9")
+    assert code == 0
+    lines = [ln for ln in err.splitlines() if ln.strip().startswith("admm:")]
+    assert len(lines) >= 10 and all("objective" in ln and "gap" in ln and "violation" in ln for ln in lines)
+    seconds = [float(ln.split()[1]) for ln in lines]
+    assert seconds == sorted(seconds)
+    # interior point: one line, the returned point's own objective and (measured, nonzero) violation
+    (ip,) = [ln for ln in err.splitlines() if ln.strip().startswith("clarabel:")]
+    assert float(ip.split("violation")[1]) > 0
+    code, out_quiet, err_quiet = run_cli(capsys, *args, "--progress", "0")
+    assert code == 0 and "objective" not in err_quiet
+    assert [ln.split()[:2] for ln in out_quiet.splitlines()] == [ln.split()[:2] for ln in out.splitlines()]
