@@ -54,6 +54,8 @@ from relubench.problem import Problem
 from relubench.registry import Solver, register
 from relubench.result import Callback, Result, Tracer
 
+F32_MAX_COND = 1e3  # largest cond(C) at which the Woodbury inverse is applied in single precision
+
 
 class _Woodbury:
     """Solves (F^T F + rho blockdiag(A1, .., A1)) u = R for the masked operator F (Woodbury, n x n system).
@@ -66,7 +68,9 @@ class _Woodbury:
     iteration 20-40x slower here (spinning threads of one pool starve the other), in the loop and, with scipy
     factorizations, for the first few hundred iterations after every change of rho.
     ``dtype`` is the precision C^{-1} is applied in (``c_solve``; float32 halves the n x n matrix read every
-    iteration); it is always formed in double precision. A0^{-1} (d x d) is applied in double precision.
+    iteration); it is always formed in double precision, and applied in double precision whatever ``dtype`` says
+    while cond(C) = 1 + lambda_max(B) / rho exceeds F32_MAX_COND (float32 would then lose more than ~1e-4 of q;
+    lambda_max(B) is estimated once by power iteration). A0^{-1} (d x d) is applied in double precision.
     """
 
     def __init__(self, problem: Problem, A1: np.ndarray, n_blocks: int, rho: float, dtype: type = np.float64) -> None:
@@ -78,6 +82,13 @@ class _Woodbury:
         B *= M @ M.T
         B *= n_blocks
         self._B = B
+        v = np.random.default_rng(0).standard_normal(B.shape[0])
+        lam = 0.0
+        for _ in range(30):  # power iteration (converges from below: 1.5x margin on the estimate)
+            v = B @ v
+            lam = float(np.linalg.norm(v))
+            v /= max(lam, 1e-300)
+        self.lam_max = 1.5 * lam
         self.dtype = dtype
         self.set_rho(rho)
 
@@ -89,11 +100,13 @@ class _Woodbury:
         C_inv += C_inv.T
         C_inv *= 0.5
         self._C_inv64 = C_inv
-        self.C_inv = C_inv.astype(self.dtype, copy=False)
+        self.cond = 1.0 + self.lam_max / rho
+        self.set_dtype(self.dtype)
 
     def set_dtype(self, dtype: type) -> None:
         self.dtype = dtype
-        self.C_inv = self._C_inv64.astype(dtype, copy=False)
+        use = dtype if self.cond <= F32_MAX_COND else np.float64
+        self.C_inv = self._C_inv64.astype(use, copy=False)
 
     def a0_solve(self, R: np.ndarray) -> np.ndarray:
         return self.A0_inv @ R

@@ -80,6 +80,25 @@ def test_admm_woodbury_u_update_matches_dense_solve():
     assert np.allclose(Y, dense, rtol=1e-10, atol=1e-12)
 
 
+def test_woodbury_single_precision_only_while_c_is_well_conditioned():
+    # cond(C) = 1 + lambda_max(B) / rho; the power-iteration estimate of lambda_max must not fall below the truth
+    from relubench.solvers.admm import F32_MAX_COND, _Woodbury
+
+    problem = small_problem(n=60, d=4, P=10, seed=2)
+    X = problem.X
+    wood = _Woodbury(problem, np.eye(problem.d) + X.T @ X, 2, rho=1.0, dtype=np.float32)
+    true_max = np.linalg.eigvalsh(wood._B)[-1]
+    assert true_max <= wood.lam_max <= 2.0 * true_max
+    assert wood.C_inv.dtype == np.float32
+    wood.set_rho(wood.lam_max / (2.0 * F32_MAX_COND))  # cond twice the limit: applied in double precision
+    assert wood.cond > F32_MAX_COND and wood.C_inv.dtype == np.float64
+    wood.set_rho(1.0)
+    assert wood.C_inv.dtype == np.float32
+    q = np.random.default_rng(0).standard_normal(problem.n)
+    K = wood._B / 1.0 + np.eye(problem.n)
+    assert np.allclose(K @ wood.c_solve(q.astype(np.float32)), q, rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("alpha", [1.0, 1.6])
 @pytest.mark.parametrize("precision,rtol", [("double", 1e-9), ("mixed", 1e-5)])
 def test_admm_iterates_match_a_dense_textbook_admm(alpha, precision, rtol):
