@@ -164,13 +164,20 @@ def prune_neurons(problem: Problem, V: np.ndarray, W: np.ndarray, rel: float = 1
 
 def group_soft_threshold(A: np.ndarray, thresh: float) -> np.ndarray:
     """Column-wise prox of thresh * ||.||_2: scales each column a to max(0, 1 - thresh/||a||) a."""
-    norms = np.sqrt(np.einsum("ij,ij->j", A, A))
-    scale = np.maximum(0.0, 1.0 - thresh / np.maximum(norms, 1e-300))
+    scale = np.maximum(0.0, 1.0 - thresh / np.maximum(group_norms(A), 1e-300))
     return A * scale
 
 
 def group_norm_sum(Z: np.ndarray) -> float:
-    return float(np.sqrt(np.einsum("ij,ij->j", Z, Z)).sum())
+    return float(group_norms(Z).sum())
+
+
+def _scaled_dual_gap(primal: float, r: np.ndarray, G: np.ndarray, y: np.ndarray, beta: float) -> float:
+    """primal - dual at theta = c r, c <= 1 scaling the group norms of G = X^T (..) (linear in r) to at most beta."""
+    c = min(1.0, beta / max(group_norms(G).max(), 1e-300))
+    theta = c * r
+    dual = -theta @ y - 0.5 * theta @ theta
+    return float(max(primal - dual, 0.0))
 
 
 def dual_gap_gated(problem: Problem, Z: np.ndarray, XZ: np.ndarray) -> tuple[float, float]:
@@ -179,10 +186,7 @@ def dual_gap_gated(problem: Problem, Z: np.ndarray, XZ: np.ndarray) -> tuple[flo
     r = np.einsum("ij,ij->i", M, XZ) - y
     primal = 0.5 * r @ r + beta * group_norm_sum(Z)
     G = X.T @ (M * r[:, None])
-    c = min(1.0, beta / max(np.sqrt(np.einsum("ij,ij->j", G, G)).max(), 1e-300))
-    theta = c * r
-    dual = -theta @ y - 0.5 * theta @ theta
-    return float(primal), float(max(primal - dual, 0.0))
+    return float(primal), _scaled_dual_gap(primal, r, G, y, beta)
 
 
 def dual_gap_relu(problem: Problem, Z: np.ndarray, XZ: np.ndarray, lam: np.ndarray) -> tuple[float, float, float]:
@@ -195,8 +199,5 @@ def dual_gap_relu(problem: Problem, Z: np.ndarray, XZ: np.ndarray, lam: np.ndarr
     Mr = M * r[:, None]
     A = np.hstack([Mr - S * lam[:, :Pn], -Mr - S * lam[:, Pn:]])
     G = X.T @ A
-    c = min(1.0, beta / max(np.sqrt(np.einsum("ij,ij->j", G, G)).max(), 1e-300))
-    theta = c * r
-    dual = -theta @ y - 0.5 * theta @ theta
     viol = max(0.0, -float((np.hstack([S, S]) * XZ).min()))
-    return float(primal), float(max(primal - dual, 0.0)), viol
+    return float(primal), _scaled_dual_gap(primal, r, G, y, beta), viol

@@ -49,7 +49,7 @@ import time
 
 import numpy as np
 
-from relubench.formulations import dual_gap_gated, dual_gap_relu, group_soft_threshold
+from relubench.formulations import dual_gap_gated, dual_gap_relu, group_norm_sum, group_soft_threshold
 from relubench.problem import Problem
 from relubench.registry import Solver, register
 from relubench.result import Callback, Result, Tracer
@@ -70,7 +70,8 @@ class _Woodbury:
     ``dtype`` is the precision C^{-1} is applied in (``c_solve``; float32 halves the n x n matrix read every
     iteration); it is always formed in double precision, and applied in double precision whatever ``dtype`` says
     while cond(C) = 1 + lambda_max(B) / rho exceeds F32_MAX_COND (float32 would then lose more than ~1e-4 of q;
-    lambda_max(B) is estimated once by power iteration). A0^{-1} (d x d) is applied in double precision.
+    lambda_max(B) is estimated by power iteration on the first single-precision use). A0^{-1} (d x d) is applied
+    in double precision.
     """
 
     def __init__(self, problem: Problem, A1: np.ndarray, n_blocks: int, rho: float, dtype: type = np.float64) -> None:
@@ -82,15 +83,22 @@ class _Woodbury:
         B *= M @ M.T
         B *= n_blocks
         self._B = B
-        v = np.random.default_rng(0).standard_normal(B.shape[0])
-        lam = 0.0
-        for _ in range(30):  # power iteration (converges from below: 1.5x margin on the estimate)
-            v = B @ v
-            lam = float(np.linalg.norm(v))
-            v /= max(lam, 1e-300)
-        self.lam_max = 1.5 * lam
+        self._lam_max: float | None = None
         self.dtype = dtype
         self.set_rho(rho)
+
+    @property
+    def lam_max(self) -> float:
+        """Upper estimate of lambda_max(B), computed on first use (only single precision needs it)."""
+        if self._lam_max is None:
+            v = np.random.default_rng(0).standard_normal(self._B.shape[0])
+            lam = 0.0
+            for _ in range(30):  # power iteration (converges from below: 1.5x margin on the estimate)
+                v = self._B @ v
+                lam = float(np.linalg.norm(v))
+                v /= max(lam, 1e-300)
+            self._lam_max = 1.5 * lam
+        return self._lam_max
 
     def set_rho(self, rho: float) -> None:
         self.A0_inv = self._A1_inv / rho
@@ -100,12 +108,17 @@ class _Woodbury:
         C_inv += C_inv.T
         C_inv *= 0.5
         self._C_inv64 = C_inv
-        self.cond = 1.0 + self.lam_max / rho
+        self._rho = rho
         self.set_dtype(self.dtype)
+
+    @property
+    def cond(self) -> float:
+        """cond(C) = 1 + lambda_max(B) / rho (from the estimate of lambda_max)."""
+        return 1.0 + self.lam_max / self._rho
 
     def set_dtype(self, dtype: type) -> None:
         self.dtype = dtype
-        use = dtype if self.cond <= F32_MAX_COND else np.float64
+        use = dtype if dtype == np.float64 or self.cond <= F32_MAX_COND else np.float64
         self.C_inv = self._C_inv64.astype(use, copy=False)
 
     def a0_solve(self, R: np.ndarray) -> np.ndarray:
@@ -274,7 +287,7 @@ class ADMM(Solver):
                 viol = 0.0
                 dim_p, dim_d = Z.size, Z.size
             r = pred - y
-            obj = 0.5 * r @ r + beta * np.sqrt(np.einsum("ij,ij->j", Z, Z)).sum()
+            obj = 0.5 * r @ r + beta * group_norm_sum(Z)
             stop = tracer.record(obj, viol)
             eps_pri = np.sqrt(dim_p) * tol * 1e-3 + tol * pri_scale
             eps_dual = np.sqrt(dim_d) * tol * 1e-3 + tol * dual_scale
@@ -291,7 +304,8 @@ class ADMM(Solver):
                 # single-precision slack state is near its rounding floor (~1e-7 relative), or the residuals have
                 # stopped falling in single precision: continue in double
                 sdt = wdt = np.float64
-                Xs, T, H, W = X, T.astype(sdt), H.astype(sdt), W.astype(sdt)
+                Xs, T, H = X, T.astype(sdt), H.astype(sdt)
+                W = np.empty_like(T)
                 LO, HI = LO.astype(sdt), HI.astype(sdt)
                 Xa = Xs if alpha == 1.0 else alpha * Xs
                 Xw, Mw = X, M
