@@ -2,15 +2,17 @@
 
 Tiers (environment variable RELUBENCH_ASV_TIER, read when asv imports the suite):
 
-* ``quick`` (default): small sizes, every backend; ``asv run --quick`` finishes in minutes on 2 cores.
-* ``full``: adds sizes up to n = 10000 for the first-order backends (the interior-point and SCS backends are
-  skipped above n * P = 200000, where they take many minutes).
-* ``ci``: one tiny size, ADMM only (used by the regression test).
+* ``quick`` (default): small sizes; ``asv run --quick`` finishes in minutes on 2 cores.
+* ``full``: adds sizes up to n = 10000 (a backend is skipped above the largest size it declares, e.g. the
+  interior-point and SCS backends above n * P = 200000, where they take many minutes).
+* ``ci``: one tiny size, relu only (the regression test also sets RELUBENCH_ASV_SOLVERS=admm).
 
+The solver grid is every registered backend whose capabilities say ``benchmark`` (plugins from
+RELUBENCH_PLUGINS included), narrowed by RELUBENCH_ASV_SOLVERS (comma-separated names) when set.
 Problems, patterns and reference optima are built in ``setup_cache`` (not timed). ``time_solve`` excludes
 setup (conic data construction, compilation, factorization), which ``time_setup`` reports. Every solve uses
-tolerance 1e-6. Unavailable backends (MOSEK without a licence) and sizes too large for a backend raise
-NotImplementedError, which asv reports as skipped.
+tolerance 1e-6. Unavailable backends (MOSEK without a licence), problem classes a backend does not solve and
+sizes too large for it raise NotImplementedError, which asv reports as skipped.
 """
 
 from __future__ import annotations
@@ -18,44 +20,65 @@ from __future__ import annotations
 import os
 
 from relubench.datasets import load_dataset
-from relubench.problem import Problem
-from relubench.reference import reference_optimum, relative_gap
-from relubench.registry import get_solver, solver_class
+from relubench.problem.instance import Problem
+from relubench.problem.spec import ProblemClass
+from relubench.running.reference import reference_optimum, relative_gap
+from relubench.running.solver import get_solver, reference_solvers, solver_class, solver_names
 
 TIER = os.environ.get("RELUBENCH_ASV_TIER", "quick")
 TOL = 1e-6
-CONIC_MAX_NP = 200_000
+TIERS = {
+    "ci": (["100x5x20"], ["relu"]),
+    "quick": (["100x10x20", "300x10x50"], ["relu", "gated"]),
+    "full": (["200x10x50", "500x20x100", "1000x20x200", "5000x50x500", "10000x20x100"], ["relu", "gated"]),
+}
+SIZES, FORMULATIONS = TIERS.get(TIER, TIERS["quick"])
 
-if TIER == "ci":
-    SOLVERS = ["admm"]
-    SIZES = ["100x5x20"]
-    FORMULATIONS = ["relu"]
-elif TIER == "full":
-    SOLVERS = ["clarabel", "scs", "mosek", "admm", "al", "fista"]
-    SIZES = ["200x10x50", "500x20x100", "1000x20x200", "5000x50x500", "10000x20x100"]
-    FORMULATIONS = ["relu", "gated"]
-else:
-    SOLVERS = ["clarabel", "scs", "mosek", "admm", "al", "fista"]
-    SIZES = ["100x10x20", "300x10x50"]
-    FORMULATIONS = ["relu", "gated"]
+
+def benchmarked_solvers() -> list[str]:
+    """Backends declaring ``benchmark`` that solve one of the tier's formulations (RELUBENCH_ASV_SOLVERS narrows)."""
+    only = {s.strip() for s in os.environ.get("RELUBENCH_ASV_SOLVERS", "").split(",") if s.strip()}
+    out = []
+    for name in solver_names():
+        caps = solver_class(name).capabilities
+        if caps.benchmark and set(caps.formulations) & set(FORMULATIONS) and (not only or name in only):
+            out.append(name)
+    return out
+
+
+SOLVERS = benchmarked_solvers()
+
+
+def _dims(size: str) -> tuple[int, int, int]:
+    n, d, P = (int(v) for v in size.split("x"))
+    return n, d, P
 
 
 def make_problem(size: str) -> Problem:
-    n, d, P = (int(v) for v in size.split("x"))
+    n, d, P = _dims(size)
     ds = load_dataset("gaussian", n=n, d=d, seed=0)
     return Problem.create(ds.X_train, ds.y_train, 1e-3 * n, patterns=P, seed=0, name=f"gaussian-{size}")
 
 
 def _check(solver: str, size: str, formulation: str) -> None:
     cls = solver_class(solver)
-    if formulation not in cls.formulations:
-        raise NotImplementedError(f"{solver} does not solve {formulation}")
-    ok, why = cls.available()
-    if not ok:
+    why = cls.capabilities.why_not(ProblemClass(formulation))
+    if why is not None:
         raise NotImplementedError(why)
-    n, _, P = (int(v) for v in size.split("x"))
-    if cls.name in ("clarabel", "scs", "mosek") and n * P > CONIC_MAX_NP:
-        raise NotImplementedError("too slow at this size")
+    ok, reason = cls.available()
+    if not ok:
+        raise NotImplementedError(reason)
+    n, _, P = _dims(size)
+    if not cls.capabilities.offered_at(n, P):
+        raise NotImplementedError("too large for this backend")
+
+
+def _reference_feasible(size: str, formulation: str) -> bool:
+    """Whether an available reference backend is offered this size."""
+    n, _, P = _dims(size)
+    return any(
+        c.available()[0] and c.capabilities.offered_at(n, P) for c in reference_solvers(ProblemClass(formulation))
+    )
 
 
 class _Base:
@@ -68,9 +91,8 @@ class _Base:
         for size in SIZES:
             problem = make_problem(size)
             refs = {}
-            n, _, P = (int(v) for v in size.split("x"))
-            if n * P <= CONIC_MAX_NP:
-                for form in FORMULATIONS:
+            for form in FORMULATIONS:
+                if _reference_feasible(size, form):
                     refs[form] = reference_optimum(problem, form).value
             problems[size] = (problem, refs)
         return problems

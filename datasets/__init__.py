@@ -43,6 +43,12 @@ def dataset_names() -> list[str]:
     return sorted(_LOADERS)
 
 
+def dataset_doc(name: str) -> str:
+    """The first line of the named loader's docstring (its one-line description)."""
+    doc = (_LOADERS[name].__doc__ or "").strip().splitlines()
+    return doc[0] if doc else ""
+
+
 def load_dataset(name: str, **kwargs: Any) -> Dataset:
     """Load a named dataset; InputError for unknown names or options it does not take."""
     if name not in _LOADERS:

@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from relubench.datasets import load_dataset
-from relubench.metrics import TOLERANCES, reached, time_to_tolerance, y_scale
 from relubench.problem import Problem
-from relubench.reference import reference_optimum, relative_gap
-from relubench.registry import get_solver
+from relubench.running.metrics import TOLERANCES, reached, time_to_tolerance, y_scale
+from relubench.running.reference import reference_optimum, relative_gap
+from relubench.running.solver import get_solver
 
 FIRST_ORDER = {"admm": "relu", "al": "relu", "fista": "gated", "admm-gated": "gated"}
 

@@ -14,7 +14,7 @@ import sys
 
 from relubench.datasets import load_dataset
 from relubench.problem import Problem
-from relubench.registry import get_solver
+from relubench.running.solver import get_solver
 
 
 def main() -> int:

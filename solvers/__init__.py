@@ -1,3 +1,1 @@
-"""Backends; importing this package registers them all (see relubench.registry)."""
-
-from relubench.solvers import admm, conic_native, cvxpy_routes, nonconvex, proxgrad  # noqa: F401
+"""Backends, one module each; the registry imports every module here (see relubench.running.solver)."""

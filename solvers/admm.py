@@ -49,10 +49,17 @@ import time
 
 import numpy as np
 
-from relubench.formulations import dual_gap_gated, dual_gap_relu, group_norm_sum, group_soft_threshold
-from relubench.problem import Problem
-from relubench.registry import Solver, register
-from relubench.result import Callback, Result, Tracer
+from relubench.errors import InputError
+from relubench.problem.formulations import (
+    dual_gap_gated,
+    dual_gap_relu,
+    get_formulation,
+    group_norm_sum,
+    group_soft_threshold,
+)
+from relubench.problem.instance import Problem
+from relubench.running.result import Callback, Result, Tracer
+from relubench.running.solver import Capabilities, Solver, register
 
 F32_MAX_COND = 1e3  # largest cond(C) at which the Woodbury inverse is applied in single precision
 
@@ -147,7 +154,21 @@ class ADMM(Solver):
 
     name = "admm"
     family = "first-order"
-    formulations = ("relu", "gated")
+    capabilities = Capabilities(
+        formulations=("relu", "gated"),
+        certified_gap=True,
+        options={
+            "rho": float,
+            "gamma": float,
+            "max_iter": int,
+            "check_every": int,
+            "adapt": bool,
+            "adapt_every": int,
+            "adapt_power": float,
+            "relaxation": float,
+            "precision": str,
+        },
+    )
     description = "ADMM of Bai et al. 2023, cached n x n Woodbury factorization, quadratic per-iteration cost"
 
     def _solve(
@@ -159,7 +180,7 @@ class ADMM(Solver):
         adapt = bool(o.get("adapt", True))
         adapt_every = int(o.get("adapt_every", 50))
         adapt_power = float(o.get("adapt_power", 0.5))  # rho *= ratio**adapt_power (1: plain residual balancing)
-        relu = formulation == "relu"
+        relu = get_formulation(formulation).constrained  # cone constraints: the slack state and its clips
         X, y, M, beta = problem.X, problem.y, problem.mask_float, problem.beta
         n, d = X.shape
         Pn = problem.P
@@ -171,13 +192,9 @@ class ADMM(Solver):
         alpha = float(o.get("relaxation", 1.6))
         precision = str(o.get("precision", "mixed"))
         if precision not in ("mixed", "double"):
-            from relubench.errors import InputError
-
             raise InputError(f"ADMM precision must be 'mixed' or 'double', got {precision!r}")
         sdt = np.float32 if precision == "mixed" else np.float64  # dtype of the n x 2P slack state
         if not 0 < alpha < 2:
-            from relubench.errors import InputError
-
             raise InputError(f"ADMM relaxation must be in (0, 2), got {alpha}")
         XtX = X.T @ X
         Xs = X.astype(sdt)  # X in the slack state's precision

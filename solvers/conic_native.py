@@ -6,11 +6,11 @@ import time
 
 import numpy as np
 
-from relubench.conic import build
-from relubench.formulations import evaluate
-from relubench.problem import Problem
-from relubench.registry import Solver, register
-from relubench.result import Callback, Result, Tracer
+from relubench.problem.conic import build
+from relubench.problem.formulations import evaluate
+from relubench.problem.instance import Problem
+from relubench.running.result import Callback, Result, Tracer
+from relubench.running.solver import Capabilities, Solver, register
 
 
 @register
@@ -23,7 +23,12 @@ class ClarabelNative(Solver):
 
     name = "clarabel"
     family = "interior-point"
-    formulations = ("relu", "gated")
+    capabilities = Capabilities(
+        formulations=("relu", "gated"),
+        max_size=200_000,
+        reference_rank=1,
+        options={"verbose": bool, "max_iter": int, "direct_solve_method": str},
+    )
     description = "Clarabel interior point, native API, sparse conic data built directly"
 
     @classmethod
@@ -92,7 +97,11 @@ class SCSNative(Solver):
 
     name = "scs"
     family = "first-order"
-    formulations = ("relu", "gated")
+    capabilities = Capabilities(
+        formulations=("relu", "gated"),
+        max_size=200_000,
+        options={"verbose": bool, "max_iters": int, "acceleration_lookback": int},
+    )
     description = "SCS (ADMM on the homogeneous embedding), native API, sparse conic data built directly"
 
     @classmethod

@@ -11,10 +11,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from relubench.formulations import evaluate
-from relubench.problem import Problem
-from relubench.registry import Solver, register
-from relubench.result import Callback, Result, Tracer
+from relubench.problem.formulations import evaluate
+from relubench.problem.instance import Problem
+from relubench.running.result import Callback, Result, Tracer
+from relubench.running.solver import Capabilities, Solver, register
 
 
 def build_cvxpy(problem: Problem, formulation: str) -> tuple[Any, dict[str, Any]]:
@@ -42,7 +42,8 @@ def build_cvxpy(problem: Problem, formulation: str) -> tuple[Any, dict[str, Any]
 
 class CvxpyRoute(Solver):
     family = "interior-point"
-    formulations = ("relu", "gated")
+    # cross-checks of the native routes: not offered in the benchmark grid
+    capabilities = Capabilities(formulations=("relu", "gated"), benchmark=False, options={"verbose": bool})
     cvxpy_solver: ClassVar[str] = ""
 
     @classmethod
@@ -183,6 +184,9 @@ def mosek_licence() -> tuple[bool, str]:
 class CvxpyMosek(CvxpyRoute):
     name = "mosek"
     description = "MOSEK interior point through cvxpy (needs a licence)"
+    capabilities = Capabilities(
+        formulations=("relu", "gated"), max_size=200_000, reference_rank=0, options={"verbose": bool}
+    )
     cvxpy_solver = "MOSEK"
 
     @classmethod

@@ -19,10 +19,12 @@ import time
 
 import numpy as np
 
-from relubench.formulations import nonconvex_objective
-from relubench.problem import Problem
-from relubench.registry import Solver, register
-from relubench.result import Callback, Result, Tracer
+from relubench.errors import InputError
+from relubench.problem.formulations import nonconvex_objective
+from relubench.problem.instance import Problem
+from relubench.running.reference import reference_optimum
+from relubench.running.result import Callback, Result, Tracer
+from relubench.running.solver import Capabilities, Solver, register
 
 
 def _grad(X: np.ndarray, y: np.ndarray, U: np.ndarray, a: np.ndarray, beta: float, scale: float):  # noqa: ANN202
@@ -36,19 +38,19 @@ def _grad(X: np.ndarray, y: np.ndarray, U: np.ndarray, a: np.ndarray, beta: floa
 
 class _NetworkBaseline(Solver):
     family = "baseline"
-    formulations = ("nonconvex",)
+    capabilities = Capabilities(
+        formulations=("nonconvex",),
+        benchmark=False,
+        options={"width": int, "batch_size": int, "epochs": int, "lr": float, "seed": int},
+    )
 
     def width(self, problem: Problem) -> int:
         if "width" in self.options:
             m = int(self.options["width"])
             if m < 1:
-                from relubench.errors import InputError
-
                 raise InputError(f"width must be >= 1, got {m}")
             return m
-        from relubench.reference import reference_optimum
-
-        return max(1, int(reference_optimum(problem, "relu").active_neurons))
+        return max(1, int(reference_optimum(problem, "nonconvex").active_neurons))
 
     def _solve(
         self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None

@@ -22,11 +22,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from relubench.formulations import dual_gap_gated, dual_gap_relu, group_norm_sum, group_soft_threshold
-from relubench.metrics import y_scale
-from relubench.problem import Problem
-from relubench.registry import Solver, register
-from relubench.result import Callback, Result, Tracer
+from relubench.problem.formulations import dual_gap_gated, dual_gap_relu, group_norm_sum, group_soft_threshold
+from relubench.problem.instance import Problem
+from relubench.running.metrics import y_scale
+from relubench.running.result import Callback, Result, Tracer
+from relubench.running.solver import Capabilities, Solver, register
 
 Smooth = Callable[[np.ndarray], tuple[float, np.ndarray]]  # H = X Z -> (value, dvalue/dH)
 
@@ -110,7 +110,9 @@ class FISTA(Solver):
 
     name = "fista"
     family = "first-order"
-    formulations = ("gated",)
+    capabilities = Capabilities(
+        formulations=("gated",), certified_gap=True, options={"max_iter": int, "check_every": int}
+    )
     description = "accelerated proximal gradient with line search and restart (gated formulation)"
 
     def _solve(
@@ -186,7 +188,18 @@ class AugmentedLagrangian(Solver):
 
     name = "al"
     family = "first-order"
-    formulations = ("relu",)
+    capabilities = Capabilities(
+        formulations=("relu",),
+        certified_gap=True,
+        options={
+            "rho": float,
+            "max_outer": int,
+            "inner_iter": int,
+            "check_every": int,
+            "rho_growth": float,
+            "inner_floor": float,
+        },
+    )
     description = "augmented Lagrangian with FISTA inner solves (relu formulation)"
 
     def _solve(

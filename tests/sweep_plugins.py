@@ -5,14 +5,14 @@ import time
 
 import numpy as np
 
-from relubench.registry import Solver, register
+from relubench.running.solver import Capabilities, Solver, register
 
 
 @register
 class Abort(Solver):
     name = "test-abort"
     family = "baseline"
-    formulations = ("relu",)
+    capabilities = Capabilities(formulations=("relu",), benchmark=False)
 
     def _solve(self, problem, formulation, tol, time_limit, callback):
         os.abort()  # SIGABRT: the worker process dies without a word
@@ -22,7 +22,7 @@ class Abort(Solver):
 class Hang(Solver):
     name = "test-hang"
     family = "baseline"
-    formulations = ("relu",)
+    capabilities = Capabilities(formulations=("relu",), benchmark=False)
 
     def _solve(self, problem, formulation, tol, time_limit, callback):
         while True:  # ignores its time limit
@@ -33,7 +33,7 @@ class Hang(Solver):
 class Hog(Solver):
     name = "test-hog"
     family = "baseline"
-    formulations = ("relu",)
+    capabilities = Capabilities(formulations=("relu",), benchmark=False)
 
     def _solve(self, problem, formulation, tol, time_limit, callback):
         blocks = []

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from relubench.arrangements import enumerate_patterns, pattern_count_bound, sample_patterns
 from relubench.errors import InputError
+from relubench.problem.patterns import enumerate_patterns, pattern_count_bound, sample_patterns
 
 
 def as_set(M):

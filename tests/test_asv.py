@@ -65,7 +65,7 @@ def throwaway_repo(tmp_path_factory):
 
 
 def continuous(repo, base, head):
-    env = dict(os.environ, RELUBENCH_ASV_TIER="ci")
+    env = dict(os.environ, RELUBENCH_ASV_TIER="ci", RELUBENCH_ASV_SOLVERS="admm")
     proc = subprocess.run(
         [*ASV, "continuous", "--factor", "1.5", "-b", "SolveSuite.time_solve", base, head],
         cwd=repo,
@@ -94,11 +94,11 @@ def test_published_html_renders_offline(throwaway_repo, tmp_path):
     sys.path.insert(0, str(ROOT / "scripts"))
     from check_asv_offline import find_chromium, render
 
-    from relubench.asv_offline import make_offline
+    from relubench.present.asv_offline import make_offline
 
     if find_chromium() is None:
         pytest.skip("Chromium is not installed (Debian: apt-get install chromium); .ci/run installs it")
-    env = dict(os.environ, RELUBENCH_ASV_TIER="ci")
+    env = dict(os.environ, RELUBENCH_ASV_TIER="ci", RELUBENCH_ASV_SOLVERS="admm")
     subprocess.run([*ASV, "machine", "--yes"], cwd=throwaway_repo, check=True, capture_output=True)
     for commit in ("HEAD~2", "HEAD~1"):
         sha = subprocess.run(

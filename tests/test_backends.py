@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import small_problem
-from relubench.registry import get_solver, solver_class
+from relubench.running.solver import get_solver, solver_class
 
 CONIC = ["clarabel", "scs", "cvxpy-clarabel", "cvxpy-scs", "cvxpy-ecos", "mosek"]
 
@@ -61,7 +61,7 @@ def test_setup_reported_apart_and_time_limit_respected():
 
 @pytest.mark.parametrize("formulation", ["relu", "gated"])
 def test_direct_csc_assembly_equals_sparse_stacking(formulation):
-    from relubench.conic import build, build_by_stacking
+    from relubench.problem.conic import build, build_by_stacking
 
     problem = small_problem(n=35, d=4, P=9, seed=8, bias=True)
     A = build(problem, formulation).A

@@ -8,8 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from relubench.bench.config import load_config
+from relubench.bench.sweep import case_columns, execute, run_sweep
 from relubench.datasets import load_dataset
-from relubench.formulations import (
+from relubench.problem import Problem
+from relubench.problem.formulations import (
     group_norms,
     network_from_convex,
     nonconvex_objective,
@@ -17,9 +20,7 @@ from relubench.formulations import (
     relu_objective,
     relu_violation,
 )
-from relubench.problem import Problem
-from relubench.registry import get_solver
-from relubench.sweep import _case_columns, execute, load_config, run_sweep
+from relubench.running.solver import get_solver
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,6 +68,7 @@ init_seeds = [0, 1, 2]
 options = { sgd = { epochs = 300 }, adam = { epochs = 300 } }
 [[experiments]]
 kind = "iteration_time"
+solvers = ["admm", "clarabel"]
 d = 3
 n = [40, 80]
 P_fixed = 4
@@ -75,6 +77,7 @@ n_fixed = 40
 options = { admm = { max_iter = 50 } }
 [[experiments]]
 kind = "narrow"
+solvers = ["sgd"]
 d = 2
 n = [8, 16]
 width_n = 16
@@ -87,7 +90,7 @@ options = { sgd = { epochs = 300 } }
 
 
 def _in_process(case):  # noqa: ANN001, ANN202
-    return {**execute(case), "wall_s": 0.0, "case_hash": case.case_hash, **_case_columns(case)}
+    return {**execute(case), "wall_s": 0.0, "case_hash": case.case_hash, **case_columns(case)}
 
 
 def test_experiments_expand_run_and_draw_every_figure(tmp_path, monkeypatch):
@@ -148,7 +151,7 @@ def test_bad_experiment_is_one_line_exit_2(tmp_path, capsys):
 
 def test_relaxation_gap_falls_back_to_the_best_known_optimum():
     # no all-patterns optimum (relative_gap missing): the lowest objective on the same data stands in for it
-    from relubench.experiments import relaxation_gap_section
+    from relubench.experiments.relaxation_gap import section as relaxation_gap_section
 
     rows = [
         {

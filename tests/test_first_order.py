@@ -5,11 +5,11 @@ import pytest
 
 from conftest import small_problem
 from relubench.errors import InputError
-from relubench.formulations import gated_objective
-from relubench.metrics import time_to_tolerance, y_scale
 from relubench.problem import Problem
-from relubench.reference import reference_optimum, relative_gap
-from relubench.registry import get_solver
+from relubench.problem.formulations import gated_objective
+from relubench.running.metrics import time_to_tolerance, y_scale
+from relubench.running.reference import reference_optimum, relative_gap
+from relubench.running.solver import get_solver
 
 INSTANCES = [(40, 4, 15, 0.1, 0), (30, 3, 10, 0.5, 1), (60, 3, 12, 0.2, 2)]
 
@@ -56,7 +56,7 @@ def test_fista_certified_gap_bounds_the_true_gap():
 
 def test_admm_woodbury_u_update_matches_dense_solve():
     # one ADMM u-update (n x n Woodbury) against the dense 2dP x 2dP normal equations
-    from relubench.conic import masked_blocks, signed_blockdiag
+    from relubench.problem.conic import masked_blocks, signed_blockdiag
     from relubench.solvers.admm import _Woodbury
 
     problem = small_problem(n=25, d=3, P=6, seed=4)
@@ -105,8 +105,8 @@ def test_admm_iterates_match_a_dense_textbook_admm(alpha, precision, rtol):
     # k iterations of the solver (signed slack coordinates, cached X^T products) against scaled ADMM written
     # out densely: u = H^{-1}(F^T y + rho (z - lam) + rho gamma G^T (s - nu)), z = prox, s = max(.., 0);
     # "mixed" keeps the slack state and the Woodbury products in single precision (rounding ~1e-7 per step)
-    from relubench.conic import masked_blocks, signed_blockdiag
-    from relubench.formulations import group_soft_threshold
+    from relubench.problem.conic import masked_blocks, signed_blockdiag
+    from relubench.problem.formulations import group_soft_threshold
 
     problem = small_problem(n=25, d=3, P=6, seed=5)
     rho, gamma, k = 0.9, 0.6, 37

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from relubench.formulations import network_from_convex, nonconvex_objective, relu_objective
 from relubench.problem import Problem
-from relubench.reference import reference_optimum
-from relubench.registry import get_solver
+from relubench.problem.formulations import network_from_convex, nonconvex_objective, relu_objective
+from relubench.running.reference import reference_optimum
+from relubench.running.solver import get_solver
 
 
 def local_restarts(problem, m, restarts, seed):

@@ -4,7 +4,7 @@ import pytest
 from relubench.datasets import load_dataset
 from relubench.errors import InputError
 from relubench.problem import Problem, beta_from_scnn_lambda, scnn_lambda_from_beta
-from relubench.reference import reference_optimum
+from relubench.running.reference import reference_optimum
 
 
 def test_problem_bias_and_validation():
@@ -49,12 +49,12 @@ def test_reference_is_cached_and_recomputed_when_corrupt(monkeypatch):
     y = rng.standard_normal(25)
     p = Problem.create(X, y, 0.2, patterns=8)
     first = reference_optimum(p)
-    import relubench.registry as reg
+    import relubench.running.solver as reg
 
     def boom(*a, **k):
         raise AssertionError("cache not used")
 
-    from relubench.reference import cache_dir
+    from relubench.running.reference import cache_dir
 
     path = cache_dir() / "reference" / f"{first.key}.json"
     assert path.exists()

@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from relubench.sweep import load_config, run_sweep
+from relubench.bench.config import load_config
+from relubench.bench.sweep import run_sweep
 
 TESTS = Path(__file__).resolve().parent
 
@@ -21,7 +22,7 @@ def plugins(monkeypatch):
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
     if str(TESTS) not in sys.path:
         sys.path.insert(0, str(TESTS))
-    import relubench.registry as reg
+    import relubench.running.solver as reg
 
     monkeypatch.setattr(reg, "_LOADED", False)
 
@@ -105,7 +106,7 @@ def test_sweep_on_a_dask_local_cluster(tmp_path):
 
 
 def test_report_tables_profiles_curves_and_escaping(tmp_path):
-    from relubench.report import write_report
+    from relubench.present.report import write_report
 
     cfg = load_config(
         write_config(tmp_path / "c.toml", '["admm", "fista", "clarabel", "test-abort"]', presets='["low", "high"]')

@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from relubench.errors import InputError
+
 FAILED = ("crashed", "time_limit", "memory", "error", "max_iter", "infeasible")
 
 
@@ -21,8 +23,6 @@ class ResultStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         if self.path.suffix != ".parquet":
-            from relubench.errors import InputError
-
             raise InputError(f"results file must end in .parquet, got {self.path}")
 
     def load(self) -> pd.DataFrame:

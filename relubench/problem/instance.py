@@ -19,8 +19,9 @@ from functools import cached_property
 
 import numpy as np
 
-from relubench.arrangements import DEFAULT_MAX_PATTERNS, enumerate_patterns, sample_patterns
 from relubench.errors import InputError
+from relubench.problem.patterns import DEFAULT_MAX_PATTERNS, enumerate_patterns, sample_patterns
+from relubench.problem.spec import ProblemClass
 
 
 def beta_from_scnn_lambda(lam: float, n: int) -> float:
@@ -84,6 +85,7 @@ class Problem:
     bias: bool = False
     name: str = "problem"
     pattern_spec: str = field(default="given")
+    loss: str = "squared"
 
     @classmethod
     def create(
@@ -139,6 +141,15 @@ class Problem:
         return cls(X=X, y=y, beta=b, masks=masks, bias=bool(bias), name=name, pattern_spec=spec)
 
     @property
+    def outputs(self) -> int:
+        """Number of outputs c (columns of y; 1 for a vector y)."""
+        return 1 if self.y.ndim == 1 else self.y.shape[1]
+
+    def problem_class(self, formulation: str, epsilon: float = 0.0) -> ProblemClass:
+        """The class of solving this problem in ``formulation``: its loss and outputs, the formulation's name."""
+        return ProblemClass(formulation, self.loss, self.outputs, epsilon)
+
+    @property
     def n(self) -> int:
         return self.X.shape[0]
 
@@ -170,6 +181,8 @@ class Problem:
         h.update(repr(float(self.beta)).encode())
         h.update(str(self.masks.shape).encode())
         h.update(np.packbits(self.masks, axis=0).tobytes())
+        if self.loss != "squared":  # the squared loss hashes as before losses existed: cached references stay valid
+            h.update(f"loss={self.loss}".encode())
         return h.hexdigest()
 
     def describe(self) -> str:

@@ -1,11 +1,15 @@
-"""Objectives, constraint violation and the exact convex-to-network mapping.
+"""Formulations: objectives, constraint violation, weight layout and the exact convex-to-network mapping.
 
-Weights of each formulation (arrays, d = problem.d including a bias column):
+Each formulation is one :class:`Formulation` object in :data:`FORMULATIONS`, looked up by the name a
+:class:`relubench.problem.spec.ProblemClass` carries. Weights (arrays, d = problem.d including a bias column):
 
-* ``relu``: ``{"V": (d, P), "W": (d, P)}`` -- column i is v_i (resp. w_i) of pattern i.
-* ``gated``: ``{"U": (d, P)}``.
+* ``relu``: ``{"V": (d, P), "W": (d, P)}`` -- column i is v_i (resp. w_i) of pattern i; cone constraints
+  ``(2 D_i - I) X v_i >= 0`` (and for w_i).
+* ``gated``: ``{"U": (d, P)}`` -- the same without constraints (group lasso).
 * ``nonconvex``: ``{"U": (d, m), "a": (m,)}`` -- hidden weights and output weights of width m.
 
+A convex formulation is a list of *blocks* (weight key, output sign): relu has ("V", +1) and ("W", -1), gated
+("U", +1). Its prediction is ``sum_blocks sign * sum_i D_i X z_i`` and its penalty ``beta sum ||z_i||``.
 All predictions use masks, never the n x (P d) matrix of all D_i X:
 ``sum_i D_i X u_i = (mask * (X @ U)).sum(axis=1)``.
 
@@ -15,18 +19,14 @@ gaps (``dual_gap_gated``, ``dual_gap_relu``; the dual points are derived in ``re
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from relubench.errors import InputError
-from relubench.problem import Problem
-
-FORMULATIONS = ("relu", "gated", "nonconvex")
-
-
-def check_formulation(name: str) -> str:
-    if name not in FORMULATIONS:
-        raise InputError(f"unknown formulation {name!r}; choose one of {', '.join(FORMULATIONS)}")
-    return name
+from relubench.problem.instance import Problem
+from relubench.problem.losses import get_loss
+from relubench.problem.spec import FORMULATION_NAMES, ProblemClass
 
 
 def masked_predict(problem: Problem, U: np.ndarray) -> np.ndarray:
@@ -39,20 +39,21 @@ def group_norms(U: np.ndarray) -> np.ndarray:
 
 
 def relu_objective(problem: Problem, V: np.ndarray, W: np.ndarray) -> float:
-    r = masked_predict(problem, V - W) - problem.y
-    return float(0.5 * r @ r + problem.beta * (group_norms(V).sum() + group_norms(W).sum()))
+    return RELU.objective(problem, {"V": V, "W": W})
 
 
 def gated_objective(problem: Problem, U: np.ndarray) -> float:
-    r = masked_predict(problem, U) - problem.y
-    return float(0.5 * r @ r + problem.beta * group_norms(U).sum())
+    return GATED.objective(problem, {"U": U})
+
+
+def cone_violation(problem: Problem, Z: np.ndarray) -> float:
+    """max over i, j of the violation of (2 D_i - I) X z_i >= 0 for Z (d x P); 0 when feasible."""
+    return max(0.0, -float((problem.signs * (problem.X @ Z)).min(initial=0.0)))
 
 
 def relu_violation(problem: Problem, V: np.ndarray, W: np.ndarray) -> float:
     """max over i, j of the violation of (2 D_i - I) X v_i >= 0 (and for w_i); 0 when feasible."""
-    S = problem.signs
-    worst = min(float((S * (problem.X @ V)).min(initial=0.0)), float((S * (problem.X @ W)).min(initial=0.0)))
-    return max(0.0, -worst)
+    return RELU.violation(problem, {"V": V, "W": W})
 
 
 def network_predict(X: np.ndarray, U: np.ndarray, a: np.ndarray) -> np.ndarray:
@@ -60,21 +61,17 @@ def network_predict(X: np.ndarray, U: np.ndarray, a: np.ndarray) -> np.ndarray:
 
 
 def nonconvex_objective(problem: Problem, U: np.ndarray, a: np.ndarray) -> float:
-    r = network_predict(problem.X, U, a) - problem.y
-    return float(0.5 * r @ r + 0.5 * problem.beta * (np.sum(U * U) + np.sum(a * a)))
+    loss = get_loss(problem.loss).value(network_predict(problem.X, U, a), problem.y)
+    return float(loss + 0.5 * problem.beta * (np.sum(U * U) + np.sum(a * a)))
 
 
-def network_from_convex(V: np.ndarray, W: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The two-layer network of a convex solution: u = v/sqrt(||v||), a = +sqrt(||v||); for w, a = -sqrt(||w||).
+def network_from_blocks(blocks: list[tuple[np.ndarray, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """The two-layer network of convex blocks (Z, sign): u = z/sqrt(||z||), a = sign sqrt(||z||) per group.
 
     Zero groups give no neuron. Returns (U of shape (d, m), a of shape (m,)).
     """
-    blocks, signs = [V], [1.0]
-    if W is not None:
-        blocks.append(W)
-        signs.append(-1.0)
     Us, As = [], []
-    for B, s in zip(blocks, signs, strict=True):
+    for B, s in blocks:
         norms = group_norms(B)
         keep = norms > 0
         root = np.sqrt(norms[keep])
@@ -83,38 +80,122 @@ def network_from_convex(V: np.ndarray, W: np.ndarray | None = None) -> tuple[np.
     return np.concatenate(Us, axis=1), np.concatenate(As)
 
 
+def network_from_convex(V: np.ndarray, W: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The two-layer network of a convex solution: u = v/sqrt(||v||), a = +sqrt(||v||); for w, a = -sqrt(||w||)."""
+    return network_from_blocks([(V, 1.0)] + ([] if W is None else [(W, -1.0)]))
+
+
 def active_neurons(a: np.ndarray, rel: float = 1e-6) -> int:
     """Neurons whose output weight squared (= group norm) exceeds ``rel`` times the largest one."""
     w = np.abs(np.asarray(a)) ** 2
     return int(np.count_nonzero(w > rel * w.max(initial=0.0))) if w.size else 0
 
 
-def evaluate(problem: Problem, formulation: str, weights: dict[str, np.ndarray]) -> dict[str, float]:
+@dataclass(frozen=True)
+class Formulation:
+    """What one formulation is: its weights, objective, violation and network. Subclasses fill the methods."""
+
+    name: str
+    description: str
+    convex: bool
+    constrained: bool  # cone constraints (2 D_i - I) X z_i >= 0 on every block
+    blocks: tuple[tuple[str, float], ...]  # convex: (weight key, output sign) per block of P groups
+    reference: str  # the formulation whose optimum is this one's reference (nonconvex: relu, the global optimum)
+
+    def objective(self, problem: Problem, weights: dict[str, np.ndarray]) -> float:
+        pred = masked_predict(problem, sum(s * weights[k] for k, s in self.blocks))  # the blocks share masks
+        pen = sum(float(group_norms(weights[k]).sum()) for k, _ in self.blocks)
+        return float(get_loss(problem.loss).value(pred, problem.y) + problem.beta * pen)
+
+    def violation(self, problem: Problem, weights: dict[str, np.ndarray]) -> float:
+        if not self.constrained:
+            return 0.0
+        return max(cone_violation(problem, weights[k]) for k, _ in self.blocks)
+
+    def network(self, weights: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(U (d x m), a (m,)) of the two-layer network of these weights (:func:`network_from_blocks`)."""
+        return network_from_blocks([(weights[k], s) for k, s in self.blocks])
+
+    def split(self, Z: np.ndarray) -> dict[str, np.ndarray]:
+        """Weights from the blocks stacked side by side (d x kP, block order as in ``blocks``)."""
+        return dict(
+            zip((k for k, _ in self.blocks), np.hsplit(np.asarray(Z, dtype=float), len(self.blocks)), strict=True)
+        )
+
+    def stack(self, weights: dict[str, np.ndarray]) -> np.ndarray:
+        return np.hstack([weights[k] for k, _ in self.blocks])
+
+    @property
+    def output_signs(self) -> np.ndarray:
+        return np.array([s for _, s in self.blocks], dtype=float)
+
+
+@dataclass(frozen=True)
+class NonconvexFormulation(Formulation):
+    """The network itself: weights U (d x m) and a (m,)."""
+
+    def objective(self, problem: Problem, weights: dict[str, np.ndarray]) -> float:
+        return nonconvex_objective(problem, weights["U"], weights["a"])
+
+    def violation(self, problem: Problem, weights: dict[str, np.ndarray]) -> float:
+        return 0.0
+
+    def network(self, weights: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        return weights["U"], weights["a"]
+
+    def split(self, Z: np.ndarray) -> dict[str, np.ndarray]:
+        raise InputError("the nonconvex formulation has no stacked convex blocks")
+
+
+RELU = Formulation(
+    "relu",
+    "constrained convex program (exact with all patterns)",
+    convex=True,
+    constrained=True,
+    blocks=(("V", 1.0), ("W", -1.0)),
+    reference="relu",
+)
+GATED = Formulation(
+    "gated",
+    "gated-ReLU relaxation (group lasso)",
+    convex=True,
+    constrained=False,
+    blocks=(("U", 1.0),),
+    reference="gated",
+)
+NONCONVEX = NonconvexFormulation(
+    "nonconvex", "the two-layer network itself (gap against the relu optimum)", False, False, (), reference="relu"
+)
+FORMULATIONS: dict[str, Formulation] = {f.name: f for f in (RELU, GATED, NONCONVEX)}  # keys: FORMULATION_NAMES
+
+
+def get_formulation(which: str | ProblemClass) -> Formulation:
+    """The formulation object of a name or a problem class (InputError for an unknown name)."""
+    name = which.formulation if isinstance(which, ProblemClass) else which
+    if name not in FORMULATIONS:
+        raise InputError(f"unknown formulation {name!r}; choose one of {', '.join(FORMULATION_NAMES)}")
+    return FORMULATIONS[name]
+
+
+def check_formulation(name: str) -> str:
+    return get_formulation(name).name
+
+
+def evaluate(problem: Problem, formulation: str | ProblemClass, weights: dict[str, np.ndarray]) -> dict[str, float]:
     """objective, network_objective, max_violation and active neuron count (:func:`active_neurons`).
 
-    ``network_objective`` is the non-convex objective of the network built by :func:`network_from_convex`
+    ``network_objective`` is the non-convex objective of the network built by the formulation's mapping
     (for ``gated`` the same mapping of u_i, used as a ReLU network; it differs from the gated objective).
-    For a feasible ``relu`` solution it equals the convex objective.
+    For a feasible ``relu`` solution it equals the convex one.
     """
-    if formulation == "relu":
-        V, W = weights["V"], weights["W"]
-        obj = relu_objective(problem, V, W)
-        viol = relu_violation(problem, V, W)
-        U, a = network_from_convex(V, W)
-    elif formulation == "gated":
-        obj = gated_objective(problem, weights["U"])
-        viol = 0.0
-        U, a = network_from_convex(weights["U"])
-    elif formulation == "nonconvex":
-        U, a = weights["U"], weights["a"]
-        obj = nonconvex_objective(problem, U, a)
-        viol = 0.0
-    else:
-        check_formulation(formulation)
-        raise AssertionError
-    net = nonconvex_objective(problem, U, a)
-    active = active_neurons(a)
-    return {"objective": obj, "network_objective": net, "max_violation": viol, "active_neurons": active}
+    form = get_formulation(formulation)
+    U, a = form.network(weights)
+    return {
+        "objective": form.objective(problem, weights),
+        "network_objective": nonconvex_objective(problem, U, a),
+        "max_violation": form.violation(problem, weights),
+        "active_neurons": active_neurons(a),
+    }
 
 
 def prune_neurons(problem: Problem, V: np.ndarray, W: np.ndarray, rel: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,7 @@
 """Make ``asv publish`` output viewable offline.
 
 asv's index.html loads jQuery, flot, Bootstrap, stupidtable and md5 from CDNs and renders blank without a
-network. :func:`make_offline` copies the vendored copies in ``relubench/asv_vendor`` (licences in its
+network. :func:`make_offline` copies the vendored copies in ``relubench/present/asv_vendor`` (licences in its
 ``licenses/`` folder) next to the published HTML and rewrites every CDN ``<script>``/``<link>`` to them.
 Browsers block the JSON requests of a page opened as ``file://``: serve the folder (``asv preview`` or
 ``python -m http.server -d reports/asv``) and open it on localhost.

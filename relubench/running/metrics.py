@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from relubench.formulations import network_predict
-from relubench.reference import relative_gap
-from relubench.result import Result
+from relubench.problem.formulations import network_predict
+from relubench.running.reference import relative_gap
+from relubench.running.result import Result
 
 TOLERANCES = (1e-2, 1e-4, 1e-6)
 

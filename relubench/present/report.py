@@ -7,21 +7,23 @@ Per tolerance preset:
 * Dolan-More performance profiles (fraction of problems solved within a factor tau of the fastest);
 * convergence curves: |relative gap| against seconds from the solver traces, one panel per problem.
 Rows of seed experiments (column ``experiment``) are left out of these and drawn in one section per experiment
-(:mod:`relubench.experiments`); their headline numbers are also written to ``headlines.json`` next to the page.
+(registered in :mod:`relubench.bench.experiment`); their headline numbers are also written to
+``headlines.json`` next to the page.
 All text from the table is HTML-escaped.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from relubench.bench.experiment import experiment_sections
+from relubench.present.html import caption, png, subplots, table_html
 
 SHIFT_S = 10.0
 # marks <body data-images-loaded="decoded/total"> once the page has loaded (read by scripts/check_report.py)
@@ -31,15 +33,6 @@ _IMAGE_CHECK = (
     ".length+'/'+a.length);});</script>"
 )
 PRESET_ORDER = ["low", "mid", "high"]
-
-
-def _png(fig) -> str:  # noqa: ANN001
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return f'<img alt="figure" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
 
 
 def success_mask(df: pd.DataFrame) -> pd.Series:
@@ -81,15 +74,13 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def performance_profile(df: pd.DataFrame, title: str) -> str:
-    import matplotlib.pyplot as plt
-
     df = df.assign(problem=df["problem_hash"].astype(str) + ":" + df["formulation"] + ":" + df["seed"].astype(str))
     t = df.assign(t=charged_time(df).where(success_mask(df), np.inf)).pivot_table(
         index="problem", columns="solver", values="t", aggfunc="min"
     )
     best = t.min(axis=1).replace(0, 1e-12)
     ratios = t.div(best, axis=0)
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    fig, ax = subplots(figsize=(5.5, 3.6))
     finite = ratios.replace(np.inf, np.nan).stack()
     tau_max = max(2.0, float(finite.max()) * 1.5 if not finite.empty else 2.0)
     taus = np.logspace(0, math.log10(tau_max), 200)
@@ -102,16 +93,14 @@ def performance_profile(df: pd.DataFrame, title: str) -> str:
     ax.set_ylim(0, 1.02)
     ax.set_title(title)
     ax.legend(fontsize=8)
-    return _png(fig)
+    return png(fig)
 
 
 def convergence_curves(df: pd.DataFrame, max_panels: int = 6) -> list[str]:
-    import matplotlib.pyplot as plt
-
     figs = []
     keyed = df.assign(key=df["problem_hash"].astype(str) + ":" + df["formulation"])
     for key, g in list(keyed.groupby("key", sort=True))[:max_panels]:
-        fig, ax = plt.subplots(figsize=(5.5, 3.6))
+        fig, ax = subplots(figsize=(5.5, 3.6))
         drawn = 0
         for _, row in g.sort_values(["solver", "tol"]).iterrows():
             ref = row.get("reference")
@@ -130,7 +119,6 @@ def convergence_curves(df: pd.DataFrame, max_panels: int = 6) -> list[str]:
             )
             drawn += 1
         if not drawn:
-            plt.close(fig)
             continue
         first = g.iloc[0]
         ax.set_xscale("log")
@@ -143,26 +131,12 @@ def convergence_curves(df: pd.DataFrame, max_panels: int = 6) -> list[str]:
             fontsize=9,
         )
         ax.legend(fontsize=7)
-        figs.append(_png(fig))
+        figs.append(png(fig))
     return figs
-
-
-def _table_html(df: pd.DataFrame) -> str:
-    def fmt(v: object) -> str:
-        if isinstance(v, float):
-            return "-" if math.isnan(v) else (f"{v:.3g}" if abs(v) < 1e4 else f"{v:.3e}")
-        return html.escape(str(v))
-
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = "".join("<tr>" + "".join(f"<td>{fmt(v)}</td>" for v in row) + "</tr>" for row in df.itertuples(index=False))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def write_report(results: str | Path, out_dir: str | Path) -> Path:
     """Write out_dir/index.html for the results table; returns its path."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     df = pd.read_parquet(results)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -172,9 +146,11 @@ def write_report(results: str | Path, out_dir: str | Path) -> Path:
         f"<p>{len(df)} cases; objective 1/2 ||r||^2 + beta * penalty; gaps (f - f*)/|f*| against cached "
         "interior-point references. Failures are charged the time limit.</p>",
     ]
-    from relubench.experiments import experiments_html, write_headlines
-
-    exp_parts, headlines = experiments_html(df)
+    sections, headlines = experiment_sections(df)
+    exp_parts = [
+        f"<h2 id='{html.escape(kind)}'>{html.escape(title)}</h2>{body}" + (caption(note) if note else "")
+        for kind, title, body, note in sections
+    ]
     if "experiment" in df:
         df = df[df["experiment"].fillna("") == ""]
     if df.empty and not exp_parts:
@@ -185,7 +161,7 @@ def write_report(results: str | Path, out_dir: str | Path) -> Path:
             sub = df[df["preset"] == preset]
             tol = float(sub["tol"].iloc[0])
             parts.append(f"<h2>Preset {html.escape(preset)} (tolerance {tol:g})</h2>")
-            parts.append(_table_html(summary_table(sub)))
+            parts.append(table_html(summary_table(sub)))
             if "problem_hash" in sub and sub["problem_hash"].notna().any():
                 parts.append(performance_profile(sub[sub["problem_hash"].notna()], f"performance profile, {preset}"))
         parts.append("<h2>Convergence curves</h2>")
@@ -195,11 +171,11 @@ def write_report(results: str | Path, out_dir: str | Path) -> Path:
             cols = [
                 c for c in ("solver", "dataset", "formulation", "preset", "seed", "status", "message") if c in failures
             ]
-            parts.append(_table_html(failures[cols]))
+            parts.append(table_html(failures[cols]))
     if exp_parts:
         parts.append("<h1>Seed experiments</h1>")
         parts.extend(exp_parts)
-    write_headlines(headlines, out / "headlines.json")
+    (out / "headlines.json").write_text(json.dumps(headlines, indent=1, sort_keys=True, default=float) + "\n")
     style = (
         "body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:1em 0}"
         "td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}img{margin:8px}.caption{color:#444;font-size:13px}"

@@ -1,10 +1,11 @@
 """Reference optima f* per problem instance, cached on disk by a content hash of (X, y, beta, patterns).
 
 The reference is a high-accuracy interior-point solve of the convex formulation over the problem's patterns
-(MOSEK when licensed, else native Clarabel at tolerance 1e-10). With all patterns enumerated it is the
+by the backends that declare a ``reference_rank``, tried in rank order (MOSEK when licensed, then native
+Clarabel; tolerance 1e-10). With all patterns enumerated it is the
 global optimum of the non-convex problem. The non-convex formulation is measured against the relu optimum.
 ``active_neurons`` of a relu reference counts the groups of an equally good solution with at most n + 1 of them
-(:func:`relubench.formulations.prune_neurons`): the width a network needs to attain f*.
+(:func:`relubench.problem.formulations.prune_neurons`): the width a network needs to attain f*.
 Cache directory: ``$RELUBENCH_CACHE`` or ``~/.cache/relubench``; files are written atomically.
 """
 
@@ -19,7 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from relubench.errors import ReluBenchError
-from relubench.problem import Problem
+from relubench.problem.formulations import get_formulation, group_norms, prune_neurons
+from relubench.problem.instance import Problem
+from relubench.running.solver import get_solver, reference_solvers
 
 REFERENCE_TOL = 1e-10
 
@@ -57,7 +60,7 @@ def _atomic_write_json(path: Path, obj: object) -> None:
 
 
 def _cache_path(problem: Problem, formulation: str) -> tuple[str, str, Path]:
-    form = "relu" if formulation == "nonconvex" else formulation
+    form = get_formulation(formulation).reference
     key = f"{problem.content_hash}-{form}"
     return form, key, cache_dir() / "reference" / f"{key}.json"
 
@@ -76,16 +79,14 @@ def cached_reference(problem: Problem, formulation: str = "relu") -> Reference |
 
 def reference_optimum(problem: Problem, formulation: str = "relu", use_cache: bool = True) -> Reference:
     """The cached (or freshly computed) reference optimum of ``problem`` in ``formulation``."""
-    from relubench.registry import get_solver
-
     form, key, path = _cache_path(problem, formulation)
     if use_cache:
         cached = cached_reference(problem, formulation)
         if cached is not None:
             return cached
     last = None
-    for name in ("mosek", "clarabel"):
-        solver = get_solver(name, max_iter=500)
+    for cls in reference_solvers(problem.problem_class(form)):
+        solver = get_solver(cls.name, **({"max_iter": 500} if "max_iter" in cls.capabilities.options else {}))
         res = solver.solve(problem, form, tol=REFERENCE_TOL)
         if res.status == "unavailable":
             continue
@@ -96,9 +97,7 @@ def reference_optimum(problem: Problem, formulation: str = "relu", use_cache: bo
         msg = last.message if last is not None else "no interior-point solver available"
         raise ReluBenchError(f"reference solve failed for {problem.describe()}: {msg}")
     active = last.active_neurons
-    if form == "relu" and last.weights is not None:
-        from relubench.formulations import group_norms, prune_neurons
-
+    if get_formulation(form).constrained and last.weights is not None:
         pruned = prune_neurons(problem, last.weights["V"], last.weights["W"])
         active = int(np.count_nonzero(group_norms(np.hstack(pruned)) > 0))
     ref = Reference(last.objective, form, last.solver, last.status, last.max_violation, key, active)

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from relubench.problem import Problem
+from relubench.problem.formulations import get_formulation
+from relubench.problem.instance import Problem
+from relubench.problem.spec import ProblemClass
 
 
 @dataclass
@@ -34,16 +36,10 @@ class ConicData:
     nz: int
     ng: int
 
-    def weights(self, problem: Problem, formulation: str, x: np.ndarray) -> dict[str, np.ndarray]:
+    def weights(self, problem: Problem, formulation: str | ProblemClass, x: np.ndarray) -> dict[str, np.ndarray]:
         """Split a primal solution x back into the weight arrays of the formulation."""
-        d, Pn = problem.d, problem.P
         z = np.asarray(x[: self.nz], dtype=float)
-        if formulation == "relu":
-            return {
-                "V": z[: d * Pn].reshape(Pn, d).T.copy(),
-                "W": z[d * Pn :].reshape(Pn, d).T.copy(),
-            }
-        return {"U": z.reshape(Pn, d).T.copy()}
+        return get_formulation(formulation).split(z.reshape(self.ng, problem.d).T.copy())
 
 
 def masked_blocks(problem: Problem) -> sp.csr_matrix:
@@ -72,8 +68,8 @@ def signed_blockdiag(problem: Problem) -> sp.csr_matrix:
     return out
 
 
-def build(problem: Problem, formulation: str) -> ConicData:
-    """Conic data of ``formulation`` ("relu" or "gated"), with A assembled directly in CSC form.
+def build(problem: Problem, formulation: str | ProblemClass) -> ConicData:
+    """Conic data of a convex formulation (one block per weight array), with A assembled directly in CSC form.
 
     Column (g, k) of z (group g, feature k; pattern i = g mod P) holds, in row order: -/+ X[j, k] for the rows
     j active in pattern i (zero cone; minus for v/u groups, plus for w groups), -(2 D_i - I)_j X[j, k] for all j
@@ -82,24 +78,26 @@ def build(problem: Problem, formulation: str) -> ConicData:
     """
     n, d, Pn = problem.n, problem.d, problem.P
     X, masks = problem.X, problem.masks
-    if formulation not in ("relu", "gated"):
-        raise ValueError(f"no conic form for {formulation!r}")
-    relu = formulation == "relu"
-    ng = 2 * Pn if relu else Pn
+    form = get_formulation(formulation)
+    if not form.convex or problem.loss != "squared":
+        raise ValueError(f"no conic form for {form.name!r} with the {problem.loss} loss")
+    constrained = form.constrained
+    nb = len(form.blocks)
+    ng = nb * Pn
     nz = ng * d
     nx = nz + ng + n
-    n_nonneg = 2 * n * Pn if relu else 0
+    n_nonneg = ng * n if constrained else 0
     soc0 = n + n_nonneg
     g = np.arange(ng)
     pat = g % Pn
-    sign_f = np.where(g < Pn, -1.0, 1.0)  # A_zero = -F, F = [D X, -D X]
+    sign_f = -np.repeat(form.output_signs, Pn)  # A_zero = -F, F = [s_1 D X, s_2 D X, ...] (relu: [D X, -D X])
     XT = X.T  # (d, n)
     parts_v, parts_r, parts_k = [], [], []
     # zero-cone rows j (active in pattern i), kept where the mask is set
     parts_v.append(sign_f[:, None, None] * XT[None, :, :])
     parts_r.append(np.broadcast_to(np.arange(n)[None, None, :], (ng, d, n)))
     parts_k.append(np.broadcast_to(masks.T[pat][:, None, :], (ng, d, n)))
-    if relu:
+    if constrained:
         S = problem.signs.T[pat]  # (ng, n)
         parts_v.append(-S[:, None, :] * XT[None, :, :])
         parts_r.append(np.broadcast_to((n + g[:, None, None] * n + np.arange(n)[None, None, :]), (ng, d, n)))
@@ -124,18 +122,19 @@ def build(problem: Problem, formulation: str) -> ConicData:
     return ConicData(Pq, q, A, b, n, n_nonneg, [d + 1] * ng, nz, ng)
 
 
-def build_by_stacking(problem: Problem, formulation: str) -> sp.csc_matrix:
+def build_by_stacking(problem: Problem, formulation: str | ProblemClass) -> sp.csc_matrix:
     """The same A assembled from :func:`masked_blocks` and :func:`signed_blockdiag` (a test reference)."""
     n, Pn = problem.n, problem.P
     d = problem.d
+    form = get_formulation(formulation)
     FX = masked_blocks(problem)
-    F = sp.hstack([FX, -FX]) if formulation == "relu" else FX
-    ng = 2 * Pn if formulation == "relu" else Pn
+    F = sp.hstack([s * FX for s in form.output_signs])
+    ng = len(form.blocks) * Pn
     nz = ng * d
     blocks = [sp.hstack([-F, sp.csr_matrix((n, ng)), sp.identity(n)])]
-    if formulation == "relu":
+    if form.constrained:
         G = signed_blockdiag(problem)
-        GG = sp.block_diag([G, G])
+        GG = sp.block_diag([G] * len(form.blocks))
         blocks.append(sp.hstack([-GG, sp.csr_matrix((GG.shape[0], ng + n))]))
     gg = np.arange(ng)
     rows = np.concatenate([gg * (d + 1), (gg[:, None] * (d + 1) + 1 + np.arange(d)[None, :]).ravel()])

@@ -1,0 +1,175 @@
+"""The subcommands: each takes the parsed arguments and returns an exit code (errors raise ReluBenchError)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from relubench.bench.config import load_config
+from relubench.bench.sweep import run_sweep
+from relubench.cli.output import print_aligned, print_table, progress_printer
+from relubench.datasets import dataset_doc, dataset_names, load_dataset
+from relubench.datasets.files import load_file
+from relubench.errors import ReluBenchError
+from relubench.present.asv_offline import make_offline
+from relubench.present.report import write_report
+from relubench.problem.instance import Problem
+from relubench.problem.spec import ProblemClass
+from relubench.running.reference import cached_reference, reference_optimum, relative_gap
+from relubench.running.solver import get_solver, solver_class, solver_names
+
+
+def _load_problem(args: argparse.Namespace) -> tuple[Any, Any]:
+    if args.data:
+        ds = load_file(args.data, target=args.target, seed=args.seed, n=args.n)
+        if args.d is not None:
+            raise ReluBenchError("--d applies only to the gaussian dataset")
+        patterns = ds.masks if ds.masks is not None else args.patterns
+    else:
+        if args.dataset == "file":
+            raise ReluBenchError("use --data FILE for user files")
+        ds = load_dataset(args.dataset, n=args.n, d=args.d, seed=args.seed)
+        patterns = args.patterns
+    problem = Problem.create(
+        ds.X_train, ds.y_train, args.beta, patterns=patterns, seed=args.seed, bias=args.bias, name=ds.name
+    )
+    return problem, ds
+
+
+def _reference_value(args: argparse.Namespace, problem: Any) -> float | None:
+    if args.reference is None:
+        ref = cached_reference(problem, args.formulation)
+        return None if ref is None else ref.value
+    if args.reference == "compute":
+        print(f"computing reference optimum ({problem.describe()}) ...", file=sys.stderr, flush=True)
+        return reference_optimum(problem, args.formulation).value
+    try:
+        return float(args.reference)
+    except ValueError:
+        raise ReluBenchError(f"--reference takes a number or no value, got {args.reference!r}") from None
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    names = solver_names() if args.solver == "all" else [s.strip() for s in args.solver.split(",") if s.strip()]
+    if not names:
+        raise ReluBenchError("--solver is empty")
+    classes = [solver_class(n) for n in names]  # unknown names fail before any work
+    wanted = ProblemClass(args.formulation)  # squared loss, one output: checked again once the data are loaded
+    if args.solver == "all":
+        classes = [c for c in classes if c.capabilities.why_not(wanted) is None]
+    else:
+        for c in classes:
+            why = c.capabilities.why_not(wanted)
+            if why is not None:
+                raise ReluBenchError(f"solver {c.name!r}: {why}")
+    problem, _ = _load_problem(args)
+    ref = _reference_value(args, problem)
+    rows = []
+    for cls in classes:
+        print(f"solving {problem.describe()} with {cls.name} ...", file=sys.stderr, flush=True)
+        show = progress_printer(cls.name, args.formulation, ref, args.progress)
+        res = get_solver(cls.name).solve(
+            problem, args.formulation, tol=args.tol, time_limit=args.time_limit, callback=show
+        )
+        if ref is not None and math.isfinite(res.objective):
+            res.reference = ref
+            res.relative_gap = relative_gap(res.objective, ref)
+        row = {
+            "solver": res.solver,
+            "formulation": res.formulation,
+            **res.summary(),
+            "relative_gap": res.relative_gap,
+            "reference": res.reference,
+            "problem": {
+                "name": problem.name,
+                "n": problem.n,
+                "d": problem.d,
+                "P": problem.P,
+                "beta": problem.beta,
+                "bias": problem.bias,
+                "patterns": problem.pattern_spec,
+            },
+        }
+        rows.append(row)
+        if args.json:
+            print(
+                json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}),
+                flush=True,
+            )
+    if not args.json:
+        print_table(rows)
+    return 0
+
+
+def cmd_solvers(args: argparse.Namespace) -> int:
+    rows = [["name", "family", "formulations", "losses", "outputs", "devices", "certified gap", "available", "reason"]]
+    for name in solver_names():
+        cls = solver_class(name)
+        caps = cls.capabilities
+        ok, why = cls.available()
+        rows.append(
+            [
+                name,
+                cls.family,
+                ",".join(caps.formulations),
+                ",".join(caps.losses),
+                str(caps.max_outputs),
+                ",".join(caps.devices),
+                "yes" if caps.certified_gap else "no",
+                "yes" if ok else "no",
+                why,
+            ]
+        )
+    print_aligned(rows)
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    for name in dataset_names():
+        print(f"{name:15s} {dataset_doc(name)}")
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    if args.jobs < 1:
+        raise ReluBenchError(f"--jobs must be >= 1, got {args.jobs}")
+    config = load_config(args.config)
+    out = args.output or f"results/{config.name}.parquet"
+    print(f"sweep {config.name}: {len(config.cases)} cases -> {out}", file=sys.stderr)
+    counts = run_sweep(
+        config,
+        out,
+        jobs=args.jobs,
+        rerun_failed=args.rerun_failed,
+        scheduler=args.scheduler,
+        progress=not args.no_progress,
+    )
+    print(" ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    if args.results is None:
+        tables = sorted(Path("results").glob("*.parquet"), key=lambda f: f.stat().st_mtime)
+        if not tables:
+            raise ReluBenchError("no results table given and none in results/ (run `relubench sweep CONFIG` first)")
+        src = tables[-1]
+        print(f"reporting the newest results table: {src}", file=sys.stderr)
+    else:
+        src = Path(args.results)
+    if not src.is_file():
+        raise ReluBenchError(f"results table not found: {src}")
+    out = Path(args.output or f"reports/{src.stem}")
+    page = write_report(src, out)
+    print(f"report: {page}")
+    return 0
+
+
+def cmd_asv_offline(args: argparse.Namespace) -> int:
+    changed = make_offline(args.html_dir)
+    print(f"vendored assets into {args.html_dir}/vendor; rewrote {len(changed)} page(s)")
+    return 0

@@ -1,0 +1,131 @@
+"""The argument parser of the command line: subcommands, options and their validation."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+from relubench import __version__
+from relubench.problem.spec import FORMULATION_NAMES
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2
+        sys.stderr.write(f"relubench: error: {message}\n")
+        raise SystemExit(2)
+
+
+def _finite_float(text: str, positive: bool) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (math.isfinite(v) and (v > 0 if positive else v >= 0)):
+        raise argparse.ArgumentTypeError(f"must be a finite number {'>' if positive else '>='} 0, got {text!r}")
+    return v
+
+
+def _positive_float(text: str) -> float:
+    return _finite_float(text, positive=True)
+
+
+def _nonnegative_float(text: str) -> float:
+    return _finite_float(text, positive=False)
+
+
+def _patterns(text: str) -> int | str:
+    if text == "all":
+        return text
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer or 'all', got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="relubench",
+        description="Benchmark solvers for training two-layer ReLU networks to "
+        "global optimality through convex programs.",
+    )
+    p.add_argument("--version", action="version", version=f"relubench {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub.add_parser("solvers", help="list every backend with its availability")
+    sub.add_parser("datasets", help="list the built-in datasets")
+    sw = sub.add_parser(
+        "sweep", help="run a sweep config: solver grid and seed experiments (cases isolated in processes; resumable)"
+    )
+    sw.add_argument(
+        "config", help="sweep TOML file (see configs/quick.toml, relubench/sweep.py, relubench/experiments.py)"
+    )
+    sw.add_argument("-o", "--output", help="results table (.parquet); default results/NAME.parquet")
+    sw.add_argument("-j", "--jobs", type=int, default=1, help="cases run at once on this machine (default 1)")
+    sw.add_argument("--scheduler", help="dask.distributed scheduler address, e.g. tcp://HOST:8786")
+    sw.add_argument("--rerun-failed", action="store_true", help="retry cases whose status is a failure")
+    sw.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    rp = sub.add_parser("report", help="write a static HTML comparison report from a results table")
+    rp.add_argument(
+        "results", nargs="?", help="results table (.parquet) written by `relubench sweep` (default: newest in results/)"
+    )
+    rp.add_argument("-o", "--output", help="output folder (default reports/NAME/)")
+    off = sub.add_parser("asv-offline", help="make `asv publish` HTML render without network (vendored assets)")
+    off.add_argument("html_dir", nargs="?", default="reports/asv", help="asv html_dir (default reports/asv)")
+
+    s = sub.add_parser(
+        "solve",
+        help="solve one problem with one or more backends",
+        description="Objective (unscaled): 1/2 ||r||^2 + beta * penalty; scnn's lambda = beta / n.",
+    )
+    src = s.add_mutually_exclusive_group(required=True)
+    src.add_argument("--dataset", help="built-in dataset name (see `relubench datasets`)")
+    src.add_argument("--data", help="CSV (header, numeric, target column) or NPZ file (X, y, optional masks D)")
+    s.add_argument("--target", default="y", help="target column of a CSV file (default: y)")
+    s.add_argument("--n", type=int, help="number of training rows (gaussian: generated; others: subsample)")
+    s.add_argument("--d", type=int, help="number of features (gaussian only)")
+    s.add_argument("--seed", type=int, default=0, help="seed of data, split and pattern sampling (default 0)")
+    s.add_argument("--beta", type=_positive_float, default=1e-2, help="weight decay beta > 0 (default 0.01)")
+    s.add_argument("--bias", action="store_true", help="append a column of ones to X before drawing patterns")
+    s.add_argument(
+        "--patterns",
+        type=_patterns,
+        default=100,
+        help="number P of distinct sampled patterns, or 'all' to enumerate (small d); default 100",
+    )
+    s.add_argument(
+        "--formulation",
+        choices=FORMULATION_NAMES,
+        default="relu",
+        help="relu: constrained convex program; gated: group lasso relaxation; nonconvex: the network itself "
+        "(sgd, adam; gap against the relu optimum). Default relu",
+    )
+    s.add_argument(
+        "--solver", default="clarabel", help="backend name, a comma-separated list, or 'all' (default clarabel)"
+    )
+    s.add_argument("--tol", type=_positive_float, default=1e-6, help="solver tolerance (default 1e-6)")
+    s.add_argument("--time-limit", type=_positive_float, help="seconds per solve")
+    s.add_argument(
+        "--progress",
+        type=_nonnegative_float,
+        default=5.0,
+        metavar="SECONDS",
+        help="while a backend that reports its iterates runs, print its objective (and gap, with a reference) "
+        "and constraint violation to stderr at most every SECONDS (default 5; 0 = never)",
+    )
+    s.add_argument(
+        "--reference",
+        nargs="?",
+        const="compute",
+        default=None,
+        metavar="VALUE",
+        help="report relative_gap: with no value, compute (and cache) a high-accuracy reference "
+        "optimum; with a number, use it as f*. Without the flag a cached reference is used if any",
+    )
+    s.add_argument(
+        "--json", action="store_true", help="print one JSON object per solver (JSON Lines) instead of a table"
+    )
+    return p

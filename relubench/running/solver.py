@@ -1,0 +1,214 @@
+"""Backends: the :class:`Solver` interface, the :class:`Capabilities` each one declares, and the registry.
+
+Every backend is a :class:`Solver` subclass in its own module under ``relubench.solvers`` (top-level
+``solvers/`` in the source tree), decorated with :func:`register`. The registry discovers them: on first use it
+imports every module of that package (so adding a backend is adding one file), then the comma-separated modules
+named in the environment variable ``RELUBENCH_PLUGINS`` (third-party or test-only backends; sweep worker
+processes inherit it).
+
+Everything that depends on what a backend can do -- ``relubench solvers``, CLI and sweep-config validation,
+the asv parameter grid, which backends compute reference optima -- reads the declared :class:`Capabilities`;
+nothing else lists backends by name.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import numbers
+import os
+import pkgutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+from relubench import __version__
+from relubench.errors import InputError
+from relubench.problem.formulations import evaluate, get_formulation
+from relubench.problem.instance import Problem
+from relubench.problem.spec import ProblemClass
+from relubench.running.result import Callback, Result
+
+FAMILIES = ("interior-point", "first-order", "baseline")
+DEVICES = ("cpu", "cuda")
+
+_REGISTRY: dict[str, type[Solver]] = {}
+_LOADED = False
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can solve and how it should be offered. Declared once, in the backend's own file.
+
+    ``options`` maps each solver option the backend accepts to its type (int, float, bool or str); an unknown
+    option is an error. ``max_size``: the largest n * P (rows x patterns) it should be offered in benchmarks
+    (None: no limit). ``benchmark``: offered in the asv grid (cross-check routes are not). ``reference_rank``:
+    may compute reference optima at high accuracy; lower ranks are tried first (None: never).
+    """
+
+    formulations: tuple[str, ...]
+    losses: tuple[str, ...] = ("squared",)
+    max_outputs: int = 1
+    devices: tuple[str, ...] = ("cpu",)
+    warm_start: bool = False
+    certified_gap: bool = False
+    max_size: int | None = None
+    benchmark: bool = True
+    reference_rank: int | None = None
+    options: Mapping[str, type] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        for f in self.formulations:
+            get_formulation(f)  # unknown names fail at registration
+        bad = [d for d in self.devices if d not in DEVICES]
+        if not self.formulations or bad:
+            raise TypeError(f"capabilities need formulations and devices in {DEVICES}, got {self!r}")
+
+    def why_not(self, pc: ProblemClass) -> str | None:
+        """None when the backend solves problems of class ``pc``, else the reason it does not."""
+        if pc.formulation not in self.formulations:
+            return f"it does not solve the {pc.formulation!r} formulation (it solves: {', '.join(self.formulations)})"
+        if pc.loss not in self.losses:
+            return f"it does not handle the {pc.loss} loss (it handles: {', '.join(self.losses)})"
+        if pc.outputs > self.max_outputs:
+            return f"it handles at most {self.max_outputs} output(s), the problem has {pc.outputs}"
+        return None
+
+    def offered_at(self, n: int, P: int) -> bool:
+        """Whether benchmarks should offer this backend a problem of n rows and P patterns."""
+        return self.max_size is None or n * P <= self.max_size
+
+
+class Solver:
+    """A backend. Subclasses set ``name``, ``family``, ``capabilities`` and implement ``_solve``.
+
+    ``solve(problem, formulation, tol, time_limit, callback)`` returns a :class:`Result` whose objective,
+    network objective and violation are recomputed from the returned weights. ``tol`` is the backend's
+    own stopping tolerance (relative gap/feasibility for conic solvers, relative residuals for first-order
+    methods); the achieved accuracy is measured separately against a reference optimum.
+    """
+
+    name: ClassVar[str] = ""
+    family: ClassVar[str] = ""
+    capabilities: ClassVar[Capabilities]
+    description: ClassVar[str] = ""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = check_options(type(self), options)
+
+    @classmethod
+    def available(cls) -> tuple[bool, str]:
+        """(True, "") if this backend can run here, else (False, reason)."""
+        return True, ""
+
+    @classmethod
+    def version(cls) -> str:
+        """Version string of the code that solves: relubench's own for backends written here."""
+        return f"relubench {__version__}"
+
+    def _solve(
+        self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None
+    ) -> Result:
+        raise NotImplementedError
+
+    def solve(
+        self,
+        problem: Problem,
+        formulation: str | ProblemClass = "relu",
+        tol: float = 1e-6,
+        time_limit: float | None = None,
+        callback: Callback | None = None,
+    ) -> Result:
+        pc = formulation if isinstance(formulation, ProblemClass) else problem.problem_class(formulation)
+        why = self.capabilities.why_not(pc)
+        if why is not None:
+            raise InputError(f"solver {self.name!r} cannot solve this problem: {why}")
+        if not (tol > 0):
+            raise InputError(f"tolerance must be > 0, got {tol}")
+        if time_limit is not None and not (time_limit > 0):
+            raise InputError(f"time limit must be > 0 seconds, got {time_limit}")
+        ok, reason = self.available()
+        if not ok:
+            return Result(self.name, pc.formulation, "unavailable", message=f"unavailable: {reason}")
+        res = self._solve(problem, pc.formulation, tol, time_limit, callback)
+        res.solver_version = res.solver_version or self.version()
+        if res.weights is not None:
+            for key, value in evaluate(problem, pc, res.weights).items():
+                setattr(res, key, value)
+        return res
+
+
+def check_options(cls: type[Solver], options: Mapping[str, Any]) -> dict[str, Any]:
+    """Options converted to their declared types; InputError naming an unknown option or a value of a wrong type."""
+    declared = cls.capabilities.options
+    out = {}
+    for key, value in options.items():
+        if key not in declared:
+            known = ", ".join(sorted(declared)) or "none"
+            raise InputError(f"solver {cls.name!r} has no option {key!r} (its options: {known})")
+        kind = declared[key]
+        abstract = {int: numbers.Integral, float: numbers.Real}.get(kind, kind)
+        ok = isinstance(value, abstract) and (kind is bool or not isinstance(value, bool))
+        if ok and kind is float and not math.isfinite(value):
+            ok = False
+        if not ok:
+            raise InputError(f"solver {cls.name!r} option {key!r} must be {kind.__name__}, got {value!r}")
+        out[key] = kind(value)
+    return out
+
+
+def register(cls: type[Solver]) -> type[Solver]:
+    """Class decorator adding a backend to the registry (names must be unique)."""
+    caps = getattr(cls, "capabilities", None)
+    if not cls.name or cls.family not in FAMILIES or not isinstance(caps, Capabilities):
+        raise TypeError(f"solver {cls.__name__} needs name, family in {FAMILIES} and capabilities")
+    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
+        raise TypeError(f"solver name {cls.name!r} registered twice")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def _load() -> None:
+    """Discover the backends: every module of relubench.solvers, then RELUBENCH_PLUGINS (plugin loading)."""
+    global _LOADED
+    if _LOADED:
+        return
+    package = importlib.import_module("relubench.solvers")
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        importlib.import_module(f"{package.__name__}.{info.name}")
+    for name in filter(None, (m.strip() for m in os.environ.get("RELUBENCH_PLUGINS", "").split(","))):
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise InputError(f"cannot import solver plugin {name!r} (RELUBENCH_PLUGINS): {exc}") from None
+    _LOADED = True
+
+
+def solver_names() -> list[str]:
+    _load()
+    return sorted(_REGISTRY)
+
+
+def solver_class(name: str) -> type[Solver]:
+    """The registered backend class of that name; InputError for an unknown name."""
+    _load()
+    if name not in _REGISTRY:
+        raise InputError(f"unknown solver {name!r}; known solvers: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name]
+
+
+def get_solver(name: str, **options: Any) -> Solver:
+    """An instance of the named backend; InputError for an unknown name or option."""
+    return solver_class(name)(**options)
+
+
+def solvers_for(pc: ProblemClass) -> list[type[Solver]]:
+    """Every registered backend that solves problems of class ``pc``, by name."""
+    return [solver_class(n) for n in solver_names() if solver_class(n).capabilities.why_not(pc) is None]
+
+
+def reference_solvers(pc: ProblemClass) -> list[type[Solver]]:
+    """Backends that may compute reference optima for ``pc``, in the order they are tried."""
+    cands = [c for c in solvers_for(pc) if c.capabilities.reference_rank is not None]
+    return sorted(cands, key=lambda c: (c.capabilities.reference_rank, c.name))
