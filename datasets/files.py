@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from relubench.datasets import Dataset, register_dataset, split_standardize
+from relubench.datasets.base import Dataset, register_dataset, split_standardize
 from relubench.errors import InputError
 
 

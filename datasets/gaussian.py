@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from relubench.datasets import Dataset, register_dataset
+from relubench.datasets.base import Dataset, register_dataset
 from relubench.errors import InputError
 
 

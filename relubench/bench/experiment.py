@@ -21,7 +21,7 @@ import pandas as pd
 from relubench.bench.cases import Case
 from relubench.errors import InputError
 
-FAILED_STATUSES = ("crashed", "time_limit", "memory", "error")
+FAILED_STATUSES = ("crashed", "time_limit", "memory", "error", "numerical_error")
 
 
 @dataclass(frozen=True)

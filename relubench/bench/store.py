@@ -16,7 +16,7 @@ import pandas as pd
 
 from relubench.errors import InputError
 
-FAILED = ("crashed", "time_limit", "memory", "error", "max_iter", "infeasible")
+FAILED = ("crashed", "time_limit", "memory", "error", "numerical_error", "max_iter", "infeasible")
 
 
 class ResultStore:

@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep", help="run a sweep config: solver grid and seed experiments (cases isolated in processes; resumable)"
     )
     sw.add_argument(
-        "config", help="sweep TOML file (see configs/quick.toml, relubench/sweep.py, relubench/experiments.py)"
+        "config", help="sweep TOML file (see configs/quick.toml, relubench/bench/config.py, relubench/experiments/)"
     )
     sw.add_argument("-o", "--output", help="results table (.parquet); default results/NAME.parquet")
     sw.add_argument("-j", "--jobs", type=int, default=1, help="cases run at once on this machine (default 1)")

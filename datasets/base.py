@@ -1,0 +1,81 @@
+"""The Dataset record, the loader registry and the split/standardize step every real-data loader uses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from relubench.errors import InputError
+
+
+@dataclass
+class Dataset:
+    name: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    task: str  # "classification" (+/-1 labels) or "regression"
+    masks: np.ndarray | None = None  # optional user-given pattern masks (n_train x P)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+_LOADERS: dict[str, Callable[..., Dataset]] = {}
+
+
+def register_dataset(name: str) -> Callable[[Callable[..., Dataset]], Callable[..., Dataset]]:
+    def deco(fn: Callable[..., Dataset]) -> Callable[..., Dataset]:
+        _LOADERS[name] = fn
+        return fn
+
+    return deco
+
+
+def dataset_names() -> list[str]:
+    return sorted(_LOADERS)
+
+
+def dataset_doc(name: str) -> str:
+    """The first line of the named loader's docstring (its one-line description)."""
+    doc = (_LOADERS[name].__doc__ or "").strip().splitlines()
+    return doc[0] if doc else ""
+
+
+def load_dataset(name: str, **kwargs: Any) -> Dataset:
+    """Load a named dataset; InputError for unknown names or options it does not take."""
+    if name not in _LOADERS:
+        raise InputError(f"unknown dataset {name!r}; known datasets: {', '.join(dataset_names())}")
+    return _LOADERS[name](**kwargs)
+
+
+def split_standardize(
+    X: np.ndarray,
+    y: np.ndarray,
+    test_fraction: float,
+    seed: int,
+    standardize_y: bool = False,
+    n: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Seeded shuffle, optional subsample of n training rows, split, and standardization by training stats."""
+    if not 0 <= test_fraction < 1:
+        raise InputError(f"test fraction must be in [0, 1), got {test_fraction}")
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(X.shape[0])
+    n_test = int(round(test_fraction * X.shape[0]))
+    test, train = perm[:n_test], perm[n_test:]
+    if n is not None:
+        if n < 1 or n > train.size:
+            raise InputError(f"--n must be between 1 and {train.size} for this dataset, got {n}")
+        train = train[:n]
+    Xtr, Xte, ytr, yte = X[train], X[test], y[train].astype(float), y[test].astype(float)
+    mu, sd = Xtr.mean(axis=0), Xtr.std(axis=0)
+    sd[sd == 0] = 1.0
+    Xtr, Xte = (Xtr - mu) / sd, (Xte - mu) / sd
+    if standardize_y:
+        ym, ys = ytr.mean(), ytr.std() or 1.0
+        ytr, yte = (ytr - ym) / ys, (yte - ym) / ys
+    return Xtr, ytr, Xte, yte
+
