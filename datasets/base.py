@@ -78,4 +78,3 @@ def split_standardize(
         ym, ys = ytr.mean(), ytr.std() or 1.0
         ytr, yte = (ytr - ym) / ys, (yte - ym) / ys
     return Xtr, ytr, Xte, yte
-
