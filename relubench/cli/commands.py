@@ -20,7 +20,7 @@ from relubench.present.report import write_report
 from relubench.problem.instance import Problem
 from relubench.problem.spec import ProblemClass
 from relubench.running.reference import cached_reference, reference_optimum, relative_gap
-from relubench.running.solver import get_solver, solver_class, solver_names
+from relubench.running.solver import get_solver, reference_solvers, solver_class, solver_names
 
 
 def _load_problem(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -54,7 +54,14 @@ def _reference_value(args: argparse.Namespace, problem: Any) -> float | None:
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
-    names = solver_names() if args.solver == "all" else [s.strip() for s in args.solver.split(",") if s.strip()]
+    if args.solver is None:
+        names = [c.name for c in reference_solvers(ProblemClass(args.formulation)) if c.available()[0]][:1]
+        if not names:
+            raise ReluBenchError(f"no default backend for the {args.formulation} formulation: name one with --solver")
+    elif args.solver == "all":
+        names = solver_names()
+    else:
+        names = [s.strip() for s in args.solver.split(",") if s.strip()]
     if not names:
         raise ReluBenchError("--solver is empty")
     classes = [solver_class(n) for n in names]  # unknown names fail before any work

@@ -104,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(sgd, adam; gap against the relu optimum). Default relu",
     )
     s.add_argument(
-        "--solver", default="clarabel", help="backend name, a comma-separated list, or 'all' (default clarabel)"
+        "--solver",
+        help="backend name, a comma-separated list, or 'all' (default: the first available backend that computes "
+        "reference optima, i.e. clarabel without a MOSEK licence)",
     )
     s.add_argument("--tol", type=_positive_float, default=1e-6, help="solver tolerance (default 1e-6)")
     s.add_argument("--time-limit", type=_positive_float, help="seconds per solve")
