@@ -2,12 +2,95 @@
 
 from __future__ import annotations
 
+import csv
+import warnings
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from relubench.datasets.base import Dataset, register_dataset, split_standardize
 from relubench.errors import InputError
+from relubench.resources import require_memory
+
+NPZ_ARRAYS = ("X", "y", "D")  # read; any other member is ignored
+
+
+def _read_npz(p: Path) -> dict[str, np.ndarray]:
+    """X, y and (if present) D from an NPZ, checking each header (no pickles, size within memory) before reading."""
+    try:
+        zf = zipfile.ZipFile(p)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise InputError(f"{p}: not a readable NPZ (zip) file: {exc}") from None
+    out = {}
+    with zf:
+        members = {name[:-4]: name for name in zf.namelist() if name.endswith(".npy")}
+        if "X" not in members or "y" not in members:
+            found = ", ".join(sorted(members)) or "no .npy arrays"
+            raise InputError(f"{p}: NPZ must contain arrays 'X' and 'y' (found {found})")
+        for key in (k for k in NPZ_ARRAYS if k in members):
+            try:
+                with zf.open(members[key]) as fh:
+                    version = np.lib.format.read_magic(fh)
+                    read_header = (
+                        np.lib.format.read_array_header_1_0
+                        if version == (1, 0)
+                        else (np.lib.format.read_array_header_2_0)
+                    )
+                    shape, _, dtype = read_header(fh)
+                if dtype.hasobject:
+                    raise InputError(f"{p}: array {key!r} holds Python objects (pickles are never read)")
+                require_memory(float(np.prod(shape, dtype=float)) * dtype.itemsize, f"{p}: array {key!r} {shape}")
+                with zf.open(members[key]) as fh:
+                    out[key] = np.lib.format.read_array(fh, allow_pickle=False)
+            except InputError:
+                raise
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError) as exc:
+                raise InputError(f"{p}: array {key!r} is not a readable .npy: {exc}") from None
+    return out
+
+
+def _read_csv(p: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
+    """Features and target of a CSV with one header row; every row must have exactly the header's fields."""
+    try:
+        with open(p, newline="", encoding="utf-8") as fh:
+            header = next(csv.reader(fh), None)
+    except UnicodeDecodeError:
+        raise InputError(f"{p}: not UTF-8 text") from None
+    except (OSError, csv.Error) as exc:
+        raise InputError(f"{p}: cannot read CSV: {exc}") from None
+    if not header:
+        raise InputError(f"{p}: empty CSV (a header row is needed)")
+    names = list(header)
+    dupes = sorted({h for h in names if names.count(h) > 1})
+    if dupes:
+        raise InputError(f"{p}: duplicate column name(s) in the header: {', '.join(map(repr, dupes))}")
+    if any(not h for h in names):
+        raise InputError(f"{p}: empty column name in the header (column {names.index('') + 1})")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(p, index_col=False, on_bad_lines="error")
+    except pd.errors.ParserWarning:
+        raise InputError(f"{p}: some rows have more fields than the header ({len(names)} columns)") from None
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise InputError(
+            f"{p}: cannot parse CSV: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
+    if df.empty:
+        raise InputError(f"{p}: no data rows below the header")
+    if target not in df.columns:
+        raise InputError(f"{p}: no target column {target!r} (columns: {', '.join(map(str, df.columns))})")
+    bad = [str(c) for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+    if bad:
+        raise InputError(f"{p}: non-numeric column(s): {', '.join(bad)}")
+    y = df[target].to_numpy(dtype=float)
+    X = df.drop(columns=[target]).to_numpy(dtype=float)
+    if X.shape[1] == 0:
+        raise InputError(f"{p}: no feature columns besides the target {target!r}")
+    return X, y
 
 
 def load_file(
@@ -28,34 +111,12 @@ def load_file(
         raise InputError(f"data file not found: {p}")
     masks = None
     if p.suffix.lower() == ".npz":
-        try:
-            with np.load(p, allow_pickle=False) as z:
-                if "X" not in z or "y" not in z:
-                    raise InputError(f"{p}: NPZ must contain arrays 'X' and 'y' (found {', '.join(z.files)})")
-                X, y = z["X"], z["y"]
-                masks = z["D"] if "D" in z else None
-        except ValueError as exc:
-            raise InputError(f"{p}: cannot read NPZ without pickles: {exc}") from None
-        except (OSError, EOFError) as exc:
-            raise InputError(f"{p}: not a readable NPZ file: {exc}") from None
+        arrays = _read_npz(p)
+        X, y, masks = arrays["X"], arrays["y"], arrays.get("D")
         if X.dtype.kind not in "biuf" or y.dtype.kind not in "biuf":
-            raise InputError(f"{p}: X and y must be numeric arrays")
+            raise InputError(f"{p}: X and y must be real numeric arrays, got {X.dtype} and {y.dtype}")
     elif p.suffix.lower() in (".csv", ".txt"):
-        import pandas as pd
-
-        try:
-            df = pd.read_csv(p)
-        except (ValueError, OSError, pd.errors.ParserError) as exc:
-            raise InputError(f"{p}: cannot parse CSV: {str(exc).splitlines()[0]}") from None
-        if target not in df.columns:
-            raise InputError(f"{p}: no target column {target!r} (columns: {', '.join(map(str, df.columns))})")
-        bad = [str(c) for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
-        if bad:
-            raise InputError(f"{p}: non-numeric column(s): {', '.join(bad)}")
-        y = df[target].to_numpy(dtype=float)
-        X = df.drop(columns=[target]).to_numpy(dtype=float)
-        if X.shape[1] == 0:
-            raise InputError(f"{p}: no feature columns besides the target {target!r}")
+        X, y = _read_csv(p, target)
     else:
         raise InputError(f"{p}: unsupported data file type {p.suffix!r} (use .csv or .npz)")
     X = np.asarray(X, dtype=float)

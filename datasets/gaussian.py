@@ -6,6 +6,7 @@ import numpy as np
 
 from relubench.datasets.base import Dataset, register_dataset
 from relubench.errors import InputError
+from relubench.resources import require_memory
 
 
 @register_dataset("gaussian")
@@ -31,6 +32,8 @@ def gaussian(
         raise InputError("teacher_units must be >= 1 and noise >= 0")
     if labels not in ("teacher", "random"):
         raise InputError(f"labels must be 'teacher' or 'random', got {labels!r}")
+    n_test_est = int(round(test_fraction * n / (1 - test_fraction))) if test_fraction else 0
+    require_memory(3 * 8.0 * (n + n_test_est) * max(d, teacher_units), f"gaussian data of n={n}, d={d}")
     rng = np.random.default_rng(seed)
     n_test = int(round(test_fraction * n / (1 - test_fraction))) if test_fraction else 0
     X = rng.standard_normal((n + n_test, d))

@@ -49,7 +49,7 @@ import time
 
 import numpy as np
 
-from relubench.errors import InputError
+from relubench.errors import InputError, NumericalError
 from relubench.problem.formulations import (
     dual_gap_gated,
     dual_gap_relu,
@@ -305,6 +305,8 @@ class ADMM(Solver):
                 dim_p, dim_d = Z.size, Z.size
             r = pred - y
             obj = 0.5 * r @ r + beta * group_norm_sum(Z)
+            if not (np.isfinite(obj) and np.isfinite(r_pri) and np.isfinite(r_dual)):
+                raise NumericalError(f"ADMM: non-finite objective or residuals at iteration {it} (rho {rho:.3g})")
             stop = tracer.record(obj, viol)
             eps_pri = np.sqrt(dim_p) * tol * 1e-3 + tol * pri_scale
             eps_dual = np.sqrt(dim_d) * tol * 1e-3 + tol * dual_scale

@@ -159,8 +159,11 @@ class CvxpySCS(CvxpyRoute):
 @register
 class CvxpyECOS(CvxpyRoute):
     name = "cvxpy-ecos"
-    description = "ECOS interior point through cvxpy (no time limit: ECOS has none)"
+    description = "ECOS interior point through cvxpy (ECOS has no time limit: run in a process killed at the limit)"
     cvxpy_solver = "ECOS"
+    capabilities = Capabilities(
+        formulations=("relu", "gated"), benchmark=False, time_limit=False, options={"verbose": bool}
+    )
 
     def solver_options(self, tol: float, time_limit: float | None) -> dict[str, Any]:
         return {"abstol": tol * 1e-2, "reltol": tol, "feastol": tol, "max_iters": 200}

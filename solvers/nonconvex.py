@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from relubench.errors import InputError
+from relubench.errors import InputError, NumericalError
 from relubench.problem.formulations import nonconvex_objective
 from relubench.problem.instance import Problem
 from relubench.running.reference import reference_optimum
@@ -73,7 +73,6 @@ class _NetworkBaseline(Solver):
         state = self.init_state(problem, U, a, g0U, g0a)
         status, epoch, gnorm = "max_iter", 0, g0
         tracer.record(nonconvex_objective(problem, U, a))
-        np_err = np.seterr(over="ignore", invalid="ignore")
         for epoch in range(1, epochs + 1):
             if batch == n:
                 U, a = self.step(problem, U, a, np.arange(n), 1.0, state)
@@ -82,10 +81,12 @@ class _NetworkBaseline(Solver):
                 for start in range(0, n - batch + 1, batch):  # steps over mini-batches, each vectorized
                     idx = perm[start : start + batch]
                     U, a = self.step(problem, U, a, idx, n / batch, state)
-            stop = tracer.record(nonconvex_objective(problem, U, a))
-            if not (np.isfinite(U).all() and np.isfinite(a).all()):
-                status = "error"
-                break
+            obj = nonconvex_objective(problem, U, a)
+            stop = tracer.record(obj)
+            if not (np.isfinite(obj) and np.isfinite(U).all() and np.isfinite(a).all()):
+                raise NumericalError(
+                    f"{self.name}: non-finite objective or weights after epoch {epoch} (step or data too large?)"
+                )
             gU, ga = _grad(X, y, U, a, beta, 1.0)
             gnorm = np.sqrt(np.sum(gU**2) + ga @ ga)
             if gnorm <= tol * g0 or stop:
@@ -94,7 +95,6 @@ class _NetworkBaseline(Solver):
             if time_limit is not None and tracer.elapsed() >= time_limit:
                 status = "time_limit"
                 break
-        np.seterr(**np_err)
         return Result(
             self.name,
             formulation,

@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from relubench.errors import NumericalError
 from relubench.problem.formulations import dual_gap_gated, dual_gap_relu, group_norm_sum, group_soft_threshold
 from relubench.problem.instance import Problem
 from relubench.running.metrics import y_scale
@@ -29,6 +30,7 @@ from relubench.running.result import Callback, Result, Tracer
 from relubench.running.solver import Capabilities, Solver, register
 
 Smooth = Callable[[np.ndarray], tuple[float, np.ndarray]]  # H = X Z -> (value, dvalue/dH)
+MAX_BACKTRACKS = 64  # step halvings per iteration before the line search is declared failed
 
 
 def fista(
@@ -60,8 +62,10 @@ def fista(
         Y = Z + m * (Z - Z_prev)
         XY = XZ + m * (XZ - XZ_prev)
         hY, gH = smooth(XY)
+        if not np.isfinite(hY):
+            raise NumericalError(f"non-finite objective ({hY}) at iteration {it} of the proximal gradient steps")
         grad = X.T @ gH
-        while True:
+        for _ in range(MAX_BACKTRACKS):
             Z_new = group_soft_threshold(Y - grad / L, beta / L)
             XZ_new = X @ Z_new
             h_new, _ = smooth(XZ_new)
@@ -69,6 +73,10 @@ def fista(
             if h_new <= hY + np.sum(grad * D) + 0.5 * L * np.sum(D * D) + 1e-12 * abs(hY):
                 break
             L *= 2.0
+            if deadline is not None and time.perf_counter() >= deadline:
+                return Z, XZ, L, it, gmap  # out of time inside the line search: the last accepted point
+        else:
+            raise NumericalError(f"line search failed: the step length fell by 2^{MAX_BACKTRACKS} (iteration {it})")
         f_new = h_new + beta * group_norm_sum(Z_new)
         Z_prev, XZ_prev, Z, XZ = Z, XZ, Z_new, XZ_new
         if f_new > f_old:  # adaptive restart
@@ -93,11 +101,18 @@ def power_lipschitz(problem: Problem, k_blocks: int, iters: int = 20, seed: int 
     rng = np.random.default_rng(seed)
     U = rng.standard_normal((problem.d, problem.P))
     lam = 1.0
-    for _ in range(iters):
-        U /= np.linalg.norm(U)
-        r = np.einsum("ij,ij->i", M, X @ U)
-        U = X.T @ (M * r[:, None])
-        lam = np.linalg.norm(U)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(iters):
+            norm = np.linalg.norm(U)
+            if not (np.isfinite(norm) and norm > 0):
+                lam = norm if not np.isfinite(norm) else 0.0
+                break
+            U /= norm
+            r = np.einsum("ij,ij->i", M, X @ U)
+            U = X.T @ (M * r[:, None])
+            lam = np.linalg.norm(U)
+    if not (np.isfinite(lam) and lam > 0):  # all masks empty (F = 0: any step is exact) or overflow (caught later)
+        return float(k_blocks) if lam == 0 else float("inf")
     return float(k_blocks * lam)
 
 
@@ -212,7 +227,7 @@ class AugmentedLagrangian(Solver):
         t0 = time.perf_counter()
         LF = power_lipschitz(problem, 2)
         xnorm2 = float(np.linalg.norm(X, 2) ** 2)
-        rho = float(o.get("rho", LF / xnorm2))
+        rho = float(o.get("rho", LF / xnorm2 if xnorm2 > 0 else 1.0))
         setup = time.perf_counter() - t0
         lam = np.zeros((problem.n, 2 * Pn))
         tracer = Tracer(callback)

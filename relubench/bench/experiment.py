@@ -13,12 +13,13 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from relubench.bench.cases import Case
+from relubench.bench.schema import experiment_schema, validate
 from relubench.errors import InputError
 
 FAILED_STATUSES = ("crashed", "time_limit", "memory", "error", "numerical_error")
@@ -35,10 +36,15 @@ class Defaults:
 
 @dataclass(frozen=True)
 class Experiment:
+    """A seed experiment. ``keys``: JSON-schema properties of its own table keys (the common ones are added);
+    ``required``: which of them must be given."""
+
     kind: str
     title: str
     expand: Callable[[dict[str, Any], Defaults, str], list[Case]]  # (table, defaults, where) -> cases
     section: Callable[[pd.DataFrame], tuple[str, dict[str, Any]]]  # its rows -> (HTML body, headline numbers)
+    keys: dict[str, Any] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
 
 
 _EXPERIMENTS: dict[str, Experiment] = {}
@@ -69,7 +75,9 @@ def expand_experiment(spec: dict[str, Any], defaults: Defaults, where: str) -> l
     kind = spec.get("kind")
     if kind not in known:
         raise InputError(f"{where}: 'kind' must be one of {', '.join(known)}, got {kind!r}")
-    return known[kind].expand(spec, defaults, f"{where} ({kind})")
+    exp = known[kind]
+    validate(spec, experiment_schema(exp.keys, list(exp.required)), f"{where} ({kind})")
+    return exp.expand(spec, defaults, f"{where} ({kind})")
 
 
 def experiment_sections(df: pd.DataFrame) -> tuple[list[tuple[str, str, str, str]], dict[str, dict[str, Any]]]:

@@ -48,9 +48,12 @@ def _reference_value(args: argparse.Namespace, problem: Any) -> float | None:
         print(f"computing reference optimum ({problem.describe()}) ...", file=sys.stderr, flush=True)
         return reference_optimum(problem, args.formulation).value
     try:
-        return float(args.reference)
+        value = float(args.reference)
     except ValueError:
         raise ReluBenchError(f"--reference takes a number or no value, got {args.reference!r}") from None
+    if not math.isfinite(value):
+        raise ReluBenchError(f"--reference must be a finite number, got {args.reference!r}")
+    return value
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
@@ -142,8 +145,6 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    if args.jobs < 1:
-        raise ReluBenchError(f"--jobs must be >= 1, got {args.jobs}")
     config = load_config(args.config)
     out = args.output or f"results/{config.name}.parquet"
     print(f"sweep {config.name}: {len(config.cases)} cases -> {out}", file=sys.stderr)

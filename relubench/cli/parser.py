@@ -34,6 +34,34 @@ def _nonnegative_float(text: str) -> float:
     return _finite_float(text, positive=False)
 
 
+def _count(text: str, minimum: int) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if v < minimum:
+        raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {v}")
+    return v
+
+
+def _positive_int(text: str) -> int:
+    return _count(text, 1)
+
+
+def _nonnegative_int(text: str) -> int:
+    return _count(text, 0)
+
+
+def _finite_number(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"must be finite, got {text!r}")
+    return v
+
+
 def _patterns(text: str) -> int | str:
     if text == "all":
         return text
@@ -64,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         "config", help="sweep TOML file (see configs/quick.toml, relubench/bench/config.py, relubench/experiments/)"
     )
     sw.add_argument("-o", "--output", help="results table (.parquet); default results/NAME.parquet")
-    sw.add_argument("-j", "--jobs", type=int, default=1, help="cases run at once on this machine (default 1)")
+    sw.add_argument("-j", "--jobs", type=_positive_int, default=1, help="cases run at once on this machine (default 1)")
     sw.add_argument("--scheduler", help="dask.distributed scheduler address, e.g. tcp://HOST:8786")
     sw.add_argument("--rerun-failed", action="store_true", help="retry cases whose status is a failure")
     sw.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -85,9 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--dataset", help="built-in dataset name (see `relubench datasets`)")
     src.add_argument("--data", help="CSV (header, numeric, target column) or NPZ file (X, y, optional masks D)")
     s.add_argument("--target", default="y", help="target column of a CSV file (default: y)")
-    s.add_argument("--n", type=int, help="number of training rows (gaussian: generated; others: subsample)")
-    s.add_argument("--d", type=int, help="number of features (gaussian only)")
-    s.add_argument("--seed", type=int, default=0, help="seed of data, split and pattern sampling (default 0)")
+    s.add_argument("--n", type=_positive_int, help="number of training rows (gaussian: generated; others: subsample)")
+    s.add_argument("--d", type=_positive_int, help="number of features (gaussian only)")
+    s.add_argument(
+        "--seed", type=_nonnegative_int, default=0, help="seed of data, split and pattern sampling (default 0)"
+    )
     s.add_argument("--beta", type=_positive_float, default=1e-2, help="weight decay beta > 0 (default 0.01)")
     s.add_argument("--bias", action="store_true", help="append a column of ones to X before drawing patterns")
     s.add_argument(

@@ -12,6 +12,7 @@ import pandas as pd
 
 from relubench.bench.cases import Case
 from relubench.bench.experiment import Defaults, Experiment, register_experiment
+from relubench.bench.schema import NAMES, POSITIVE_INT, int_or_list
 from relubench.experiments.common import (
     CaseBuilder,
     int_list,
@@ -76,11 +77,21 @@ def section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
     return png(fig) + caption(cap) + table_html(table), headline
 
 
+KEYS = {
+    "n": int_or_list(POSITIVE_INT),
+    "P": int_or_list(POSITIVE_INT),
+    "n_fixed": int_or_list(POSITIVE_INT),
+    "P_fixed": int_or_list(POSITIVE_INT),
+    "solvers": NAMES,
+}
+
 register_experiment(
     Experiment(
         KIND,
         "Seconds per iteration against n and P: ADMM against the interior point (Bai et al. 2023)",
         expand,
         section,
+        KEYS,
+        ("d", "n", "P", "n_fixed", "P_fixed", "solvers"),
     )
 )

@@ -16,6 +16,7 @@ import pandas as pd
 
 from relubench.bench.cases import Case
 from relubench.bench.experiment import Defaults, Experiment, register_experiment
+from relubench.bench.schema import NAMES, NONNEGATIVE_INT, POSITIVE_INT, int_or_list
 from relubench.experiments.common import (
     CaseBuilder,
     int_list,
@@ -106,6 +107,21 @@ def _width(options_json: object) -> float:
         return math.nan
 
 
+KEYS = {
+    "n": int_or_list(POSITIVE_INT),
+    "width_n": int_or_list(POSITIVE_INT),
+    "widths": int_or_list(POSITIVE_INT),
+    "solvers": NAMES,
+    "init_seeds": int_or_list(NONNEGATIVE_INT),
+}
+
 register_experiment(
-    Experiment(KIND, "Narrow networks: active neurons of the convex optimum, and SGD at width m < n", expand, section)
+    Experiment(
+        KIND,
+        "Narrow networks: active neurons of the convex optimum, and SGD at width m < n",
+        expand,
+        section,
+        KEYS,
+        ("d", "n", "width_n", "widths", "solvers"),
+    )
 )

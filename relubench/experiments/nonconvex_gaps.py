@@ -14,6 +14,7 @@ import pandas as pd
 
 from relubench.bench.cases import Case
 from relubench.bench.experiment import Defaults, Experiment, register_experiment
+from relubench.bench.schema import NAMES, NONNEGATIVE_INT, POSITIVE_INT, int_or_list
 from relubench.experiments.common import (
     CaseBuilder,
     baseline_solvers,
@@ -82,6 +83,20 @@ def section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
     return png(fig) + caption(cap) + table_html(table), headline
 
 
+KEYS = {
+    "n": int_or_list(POSITIVE_INT),
+    "solvers": NAMES,
+    "init_seeds": int_or_list(NONNEGATIVE_INT),
+    "width": POSITIVE_INT,
+}
+
 register_experiment(
-    Experiment(KIND, "SGD and Adam from random initializations against the convex global optimum", expand, section)
+    Experiment(
+        KIND,
+        "SGD and Adam from random initializations against the convex global optimum",
+        expand,
+        section,
+        KEYS,
+        ("d", "n"),
+    )
 )

@@ -15,6 +15,7 @@ import pandas as pd
 
 from relubench.bench.cases import Case
 from relubench.bench.experiment import Defaults, Experiment, register_experiment
+from relubench.bench.schema import POSITIVE_INT, int_or_list
 from relubench.experiments.common import (
     CaseBuilder,
     int_list,
@@ -77,6 +78,15 @@ def section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
     return png(fig) + caption(cap) + table_html(table), headline
 
 
+KEYS = {"n": int_or_list(POSITIVE_INT), "P": int_or_list(POSITIVE_INT), "solver": {"type": "string"}}
+
 register_experiment(
-    Experiment(KIND, "Relaxation gap of sampled patterns against all patterns (Kim & Pilanci 2024)", expand, section)
+    Experiment(
+        KIND,
+        "Relaxation gap of sampled patterns against all patterns (Kim & Pilanci 2024)",
+        expand,
+        section,
+        KEYS,
+        ("d", "n", "P"),
+    )
 )

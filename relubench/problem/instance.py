@@ -22,6 +22,11 @@ import numpy as np
 from relubench.errors import InputError
 from relubench.problem.patterns import DEFAULT_MAX_PATTERNS, enumerate_patterns, sample_patterns
 from relubench.problem.spec import ProblemClass
+from relubench.resources import require_memory
+
+# memory per (row, pattern) entry of a problem: the boolean mask and about three n x P float64 arrays that every
+# backend forms (float masks, cone signs, X @ U); a request above what the machine has is refused up front
+BYTES_PER_MASK_ENTRY = 25
 
 
 def beta_from_scnn_lambda(lam: float, n: int) -> float:
@@ -132,6 +137,9 @@ class Problem:
         else:
             if isinstance(patterns, bool) or int(patterns) < 1:
                 raise InputError(f"number of patterns must be >= 1, got {patterns!r}")
+            require_memory(
+                BYTES_PER_MASK_ENTRY * X.shape[0] * int(patterns), f"{int(patterns)} patterns of {X.shape[0]} rows"
+            )
             masks = sample_patterns(X, int(patterns), seed=seed)
             spec = f"sampled:{int(patterns)}:seed={seed}"
         X.setflags(write=False)

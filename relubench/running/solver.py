@@ -15,22 +15,27 @@ from __future__ import annotations
 
 import importlib
 import math
+import multiprocessing
 import numbers
 import os
 import pkgutil
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+import numpy as np
+
 from relubench import __version__
-from relubench.errors import InputError
+from relubench.errors import InputError, NumericalError
 from relubench.problem.formulations import evaluate, get_formulation
 from relubench.problem.instance import Problem
 from relubench.problem.spec import ProblemClass
 from relubench.running.result import Callback, Result
 
 FAMILIES = ("interior-point", "first-order", "baseline")
+ISOLATION_GRACE_S = 10.0  # start-up of the separate process of a backend without a time limit of its own
 DEVICES = ("cpu", "cuda")
 
 _REGISTRY: dict[str, type[Solver]] = {}
@@ -42,9 +47,11 @@ class Capabilities:
     """What a backend can solve and how it should be offered. Declared once, in the backend's own file.
 
     ``options`` maps each solver option the backend accepts to its type (int, float, bool or str); an unknown
-    option is an error. ``max_size``: the largest n * P (rows x patterns) it should be offered in benchmarks
-    (None: no limit). ``benchmark``: offered in the asv grid (cross-check routes are not). ``reference_rank``:
-    may compute reference optima at high accuracy; lower ranks are tried first (None: never).
+    option is an error. ``time_limit``: the backend honours the time limit it is given; one that cannot (ECOS)
+    is run in a separate process killed at the limit plus ``ISOLATION_GRACE_S``. ``max_size``: the largest
+    n * P (rows x patterns) it should be offered in benchmarks (None: no limit). ``benchmark``: offered in the
+    asv grid (cross-check routes are not). ``reference_rank``: may compute reference optima at high accuracy;
+    lower ranks are tried first (None: never).
     """
 
     formulations: tuple[str, ...]
@@ -56,6 +63,7 @@ class Capabilities:
     max_size: int | None = None
     benchmark: bool = True
     reference_rank: int | None = None
+    time_limit: bool = True
     options: Mapping[str, type] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
@@ -131,12 +139,60 @@ class Solver:
         ok, reason = self.available()
         if not ok:
             return Result(self.name, pc.formulation, "unavailable", message=f"unavailable: {reason}")
-        res = self._solve(problem, pc.formulation, tol, time_limit, callback)
-        res.solver_version = res.solver_version or self.version()
-        if res.weights is not None:
-            for key, value in evaluate(problem, pc, res.weights).items():
-                setattr(res, key, value)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # non-finite values are checked
+            try:
+                if time_limit is not None and not self.capabilities.time_limit:
+                    res = self._solve_isolated(problem, pc.formulation, tol, time_limit)
+                else:
+                    res = self._solve(problem, pc.formulation, tol, time_limit, callback)
+            except NumericalError as exc:
+                msg = str(exc)
+                return Result(self.name, pc.formulation, "numerical_error", message=msg, solver_version=self.version())
+            res.solver_version = res.solver_version or self.version()
+            if res.weights is not None:
+                for key, value in evaluate(problem, pc, res.weights).items():
+                    setattr(res, key, value)
         return res
+
+    def _solve_isolated(self, problem: Problem, formulation: str, tol: float, time_limit: float) -> Result:
+        """``_solve`` in a spawned process, killed at ``time_limit + ISOLATION_GRACE_S`` (no progress callback)."""
+        ctx = multiprocessing.get_context("spawn")
+        receive, send = ctx.Pipe(duplex=False)
+        args = (send, self.name, self.options, problem, formulation, tol)
+        proc = ctx.Process(target=_isolated_solve, args=args)
+        start = time.perf_counter()
+        proc.start()
+        send.close()
+        try:
+            if not receive.poll(time_limit + ISOLATION_GRACE_S):
+                wall = time.perf_counter() - start
+                msg = f"killed after {wall:.1f} s: {self.name} has no time limit of its own (limit {time_limit:g} s)"
+                return Result(self.name, formulation, "time_limit", solve_s=wall, message=msg)
+            try:
+                kind, payload = receive.recv()
+            except EOFError:
+                return Result(self.name, formulation, "error", message=f"solver process died (exit {proc.exitcode})")
+        finally:
+            if proc.is_alive():
+                proc.kill()
+            proc.join()
+        if kind == "numerical_error":
+            raise NumericalError(payload)
+        if kind == "error":
+            return Result(self.name, formulation, "error", message=payload)
+        return payload
+
+
+def _isolated_solve(
+    send: Any, name: str, options: dict[str, Any], problem: Problem, formulation: str, tol: float
+) -> None:
+    """Body of the process of :meth:`Solver._solve_isolated`: the result (or the failure) back through the pipe."""
+    try:
+        send.send(("ok", get_solver(name, **options)._solve(problem, formulation, tol, None, None)))
+    except NumericalError as exc:
+        send.send(("numerical_error", str(exc)))
+    except Exception as exc:  # reported as the result's message
+        send.send(("error", f"{type(exc).__name__}: {exc}"))
 
 
 def check_options(cls: type[Solver], options: Mapping[str, Any]) -> dict[str, Any]:
