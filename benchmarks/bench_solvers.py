@@ -22,7 +22,7 @@ import os
 from relubench.datasets import load_dataset
 from relubench.problem.instance import Problem
 from relubench.problem.spec import ProblemClass
-from relubench.running.reference import reference_optimum, relative_gap
+from relubench.running.reference import gap_floor, reference_optimum, relative_gap
 from relubench.running.solver import get_solver, reference_solvers, solver_class, solver_names
 
 TIER = os.environ.get("RELUBENCH_ASV_TIER", "quick")
@@ -145,7 +145,7 @@ class AccuracySuite(_Base):
                     problem, refs = problems[size]
                     res = get_solver(solver).solve(problem, formulation, tol=TOL)
                     ref = refs.get(formulation)
-                    gap = abs(relative_gap(res.objective, ref)) if ref is not None else None
+                    gap = abs(relative_gap(res.objective, ref, gap_floor(problem.y))) if ref is not None else None
                     out[(solver, size, formulation)] = (gap, res.objective, res.iterations)
         return out
 

@@ -29,7 +29,7 @@ from relubench.datasets import load_dataset
 from relubench.errors import InputError
 from relubench.problem.instance import Problem
 from relubench.running.metrics import TOLERANCES, time_to_tolerance, y_scale
-from relubench.running.reference import reference_optimum, relative_gap
+from relubench.running.reference import gap_floor, reference_optimum, relative_gap
 from relubench.running.solver import get_solver
 
 
@@ -79,10 +79,13 @@ def execute(case: Case) -> dict[str, Any]:
     except Exception as exc:  # a failed reference leaves the gap empty, it does not fail the case
         row["message"] += f"; no reference: {exc}"
     row["reference"] = ref
-    row["relative_gap"] = relative_gap(res.objective, ref) if ref is not None else None
+    floor = gap_floor(problem.y)
+    row["gap_floor"] = floor
+    row["relative_gap"] = relative_gap(res.objective, ref, floor) if ref is not None else None
     ys = y_scale(problem.y)
     for tol in TOLERANCES:
-        row[f"time_to_{tol:g}"] = (res.setup_s + time_to_tolerance(res, ref, tol, ys)) if ref is not None else None
+        t = time_to_tolerance(res, ref, tol, ys, floor) if ref is not None else None
+        row[f"time_to_{tol:g}"] = None if t is None else res.setup_s + t
     row["trace"] = json.dumps([[p.seconds, p.objective, p.max_violation] for p in res.trace])
     return row
 
@@ -164,6 +167,7 @@ def case_columns(case: Case) -> dict[str, Any]:
 
 
 def _progress(done: int, total: int, start: float, last: dict[str, Any] | None) -> None:
+    """One carriage-returned status line on stderr: bar, counts, elapsed, ETA and the last case."""
     elapsed = time.perf_counter() - start
     eta = elapsed / done * (total - done) if done else float("nan")
     width = 30
@@ -184,7 +188,11 @@ def run_sweep(
     progress: bool = True,
     runner: Callable[[Case], dict[str, Any]] = run_isolated,
 ) -> dict[str, int]:
-    """Run the config's unfinished cases, appending each row as it completes. Returns counts by status."""
+    """Run the config's unfinished cases, appending each row as it completes. Returns counts by status.
+
+    Each case is claimed in the store before it runs (:meth:`ResultStore.claim`), so sweeps running at the same
+    time on one table split the cases between them; ``skipped`` counts cases finished or run by another sweep.
+    """
     store = ResultStore(store_path)
     done = store.done_hashes(rerun_failed=rerun_failed)
     todo = [c for c in config.cases if c.case_hash not in done]
@@ -192,24 +200,46 @@ def run_sweep(
     start = time.perf_counter()
     if progress:
         _progress(0, len(todo), start, None)
-    rows: Iterable[dict[str, Any]]
-    if scheduler:
-        rows = _dask_rows(todo, scheduler, runner)
+
+    def claimed(case: Case) -> bool:
+        return store.claim(case.case_hash, case.time_limit + case.grace_s + 60.0, rerun_failed=rerun_failed)
+
+    def run_claimed(case: Case) -> dict[str, Any] | None:
+        return runner(case) if claimed(case) else None
+
+    rows: Iterable[dict[str, Any] | None]
+    held: list[str] = []
+    if scheduler:  # remote workers: claim up front, here
+        mine = [c for c in todo if claimed(c)]
+        held = [c.case_hash for c in mine]
+        counts["skipped"] += len(todo) - len(mine)
+        rows = _dask_rows(mine, scheduler, runner)
     elif jobs > 1:
-        rows = _pool_rows(todo, jobs, runner)
+        rows = _pool_rows(todo, jobs, run_claimed)
     else:
-        rows = (runner(c) for c in todo)
-    for k, row in enumerate(rows, 1):
-        store.append([row])
-        counts[row["status"]] = counts.get(row["status"], 0) + 1
-        if progress:
-            _progress(k, len(todo), start, row)
+        rows = (run_claimed(c) for c in todo)
+    k = 0
+    try:
+        for row in rows:
+            k += 1
+            if row is None:
+                counts["skipped"] += 1
+            else:
+                store.append([row])
+                store.release([row["case_hash"]])
+                counts[row["status"]] = counts.get(row["status"], 0) + 1
+            if progress:
+                _progress(k, len(todo), start, row)
+    finally:
+        store.release(held)
     if progress:
         sys.stderr.write("\n")
     return counts
 
 
-def _pool_rows(todo: list[Case], jobs: int, runner: Callable[[Case], dict[str, Any]]) -> Iterable[dict[str, Any]]:
+def _pool_rows(
+    todo: list[Case], jobs: int, runner: Callable[[Case], dict[str, Any] | None]
+) -> Iterable[dict[str, Any] | None]:
     # threads only wait on the isolated worker processes
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = [pool.submit(runner, c) for c in todo]

@@ -1,4 +1,4 @@
-"""Command line: ``relubench solvers | datasets | solve | sweep | report | asv-offline``.
+"""Command line: ``relubench solvers | datasets | solve | sweep | report | recover | asv-offline``.
 
 Bad input is reported as one line on stderr (``relubench: error: ...``) with exit code 2, and nothing is
 written. Solver outcomes (including failures and unavailable backends) are results, reported with status.
@@ -10,7 +10,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from relubench.cli.commands import cmd_asv_offline, cmd_datasets, cmd_report, cmd_solve, cmd_solvers, cmd_sweep
+from relubench.cli.commands import (
+    cmd_asv_offline,
+    cmd_datasets,
+    cmd_recover,
+    cmd_report,
+    cmd_solve,
+    cmd_solvers,
+    cmd_sweep,
+)
 from relubench.cli.parser import build_parser
 from relubench.errors import ReluBenchError
 
@@ -26,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sweep": cmd_sweep,
         "report": cmd_report,
         "asv-offline": cmd_asv_offline,
+        "recover": cmd_recover,
     }
     handler = handlers[args.command]
     try:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 from relubench.bench.config import load_config
+from relubench.bench.schema import SAFE_NAME
+from relubench.bench.store import ResultStore
 from relubench.bench.sweep import run_sweep
 from relubench.cli.output import print_aligned, print_table, progress_printer
 from relubench.datasets import dataset_doc, dataset_names, load_dataset
@@ -19,7 +22,7 @@ from relubench.present.asv_offline import make_offline
 from relubench.present.report import write_report
 from relubench.problem.instance import Problem
 from relubench.problem.spec import ProblemClass
-from relubench.running.reference import cached_reference, reference_optimum, relative_gap
+from relubench.running.reference import cached_reference, gap_floor, reference_optimum, relative_gap
 from relubench.running.solver import get_solver, reference_solvers, solver_class, solver_names
 
 
@@ -81,13 +84,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
     rows = []
     for cls in classes:
         print(f"solving {problem.describe()} with {cls.name} ...", file=sys.stderr, flush=True)
-        show = progress_printer(cls.name, args.formulation, ref, args.progress)
+        show = progress_printer(cls.name, args.formulation, ref, args.progress, gap_floor(problem.y))
         res = get_solver(cls.name).solve(
             problem, args.formulation, tol=args.tol, time_limit=args.time_limit, callback=show
         )
         if ref is not None and math.isfinite(res.objective):
             res.reference = ref
-            res.relative_gap = relative_gap(res.objective, ref)
+            res.relative_gap = relative_gap(res.objective, ref, gap_floor(problem.y))
         row = {
             "solver": res.solver,
             "formulation": res.formulation,
@@ -162,7 +165,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     if args.results is None:
-        tables = sorted(Path("results").glob("*.parquet"), key=lambda f: f.stat().st_mtime)
+        tables = sorted(
+            (f for f in Path("results").glob("*.parquet") if not f.name.startswith(".") and f.is_file()),
+            key=lambda f: f.stat().st_mtime,
+        )
         if not tables:
             raise ReluBenchError("no results table given and none in results/ (run `relubench sweep CONFIG` first)")
         src = tables[-1]
@@ -171,9 +177,20 @@ def cmd_report(args: argparse.Namespace) -> int:
         src = Path(args.results)
     if not src.is_file():
         raise ReluBenchError(f"results table not found: {src}")
+    if args.output is None and not re.fullmatch(SAFE_NAME, src.stem):
+        raise ReluBenchError(f"table name {src.stem!r} is not a safe folder name: give the report folder with -o")
     out = Path(args.output or f"reports/{src.stem}")
     page = write_report(src, out)
     print(f"report: {page}")
+    return 0
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    rows, only_table = ResultStore(args.table).recover()
+    print(
+        f"recovered {rows} rows into {args.table} ({only_table} only from the damaged table; it is kept as "
+        f"{args.table}.damaged)"
+    )
     return 0
 
 

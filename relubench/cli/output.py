@@ -13,7 +13,7 @@ from relubench.running.result import TracePoint
 
 
 def progress_printer(
-    name: str, formulation: str, ref: float | None, every: float
+    name: str, formulation: str, ref: float | None, every: float, floor: float = 0.0
 ) -> Callable[[TracePoint], bool] | None:
     """A solve callback printing one stderr line per trace point, at most every ``every`` seconds.
 
@@ -28,7 +28,7 @@ def progress_printer(
         nonlocal last
         if p.seconds - last >= every:
             last = p.seconds
-            gap = "" if ref is None else f"  gap {relative_gap(p.objective, ref):.2e}"
+            gap = "" if ref is None else f"  gap {relative_gap(p.objective, ref, floor):.2e}"
             viol = f"  violation {p.max_violation:.2e}" if get_formulation(formulation).constrained else ""
             print(
                 f"  {name}: {p.seconds:8.1f} s  objective {p.objective:.10g}{gap}{viol}",

@@ -101,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
         "results", nargs="?", help="results table (.parquet) written by `relubench sweep` (default: newest in results/)"
     )
     rp.add_argument("-o", "--output", help="output folder (default reports/NAME/)")
+    rc = sub.add_parser("recover", help="rebuild a damaged results table from its journal and its readable rows")
+    rc.add_argument("table", help="results table (.parquet) written by `relubench sweep`")
     off = sub.add_parser("asv-offline", help="make `asv publish` HTML render without network (vendored assets)")
     off.add_argument("html_dir", nargs="?", default="reports/asv", help="asv html_dir (default reports/asv)")
 

@@ -9,8 +9,10 @@ Browsers block the JSON requests of a page opened as ``file://``: serve the fold
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 from relubench.errors import InputError
@@ -53,22 +55,46 @@ def _rewrite(html: str) -> tuple[str, list[str]]:
 
 
 def make_offline(html_dir: str | Path) -> list[Path]:
-    """Vendor the assets into ``html_dir`` and rewrite its HTML files. Returns the rewritten files."""
+    """Vendor the assets into ``html_dir`` and rewrite its HTML files. Returns the rewritten files.
+
+    Every page is read and rewritten in memory first: a page that is not UTF-8 or needs an asset with no
+    vendored copy is an InputError before anything is changed. A ``vendor`` that is a link or not a folder is
+    refused (it would be deleted or written through). Pages are then replaced whole (temporary file, rename).
+    """
     root = Path(html_dir)
+    if root.is_symlink() or not root.is_dir():
+        raise InputError(f"{root}: not a folder (give the asv html_dir, e.g. reports/asv)")
     index = root / "index.html"
     if not index.is_file():
         raise InputError(f"{root}: no index.html; run `asv publish` first")
     dest = root / "vendor"
-    if dest.exists():
-        shutil.rmtree(dest)
-    shutil.copytree(VENDOR, dest)
-    changed = []
+    if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
+        raise InputError(f"{dest}: exists and is not a plain folder; remove it first")
+    rewritten: list[tuple[Path, str]] = []
     for page in sorted(root.glob("*.html")):
-        text = page.read_text(encoding="utf-8")
+        if page.is_symlink() or not page.is_file():
+            raise InputError(f"{page}: not a plain file")
+        try:
+            text = page.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"{page}: not UTF-8 text") from None
         new, missing = _rewrite(text)
         if missing:
             raise InputError(f"{page}: no vendored copy of {', '.join(missing)}")
         if new != text:
-            page.write_text(new, encoding="utf-8")
-            changed.append(page)
-    return changed
+            rewritten.append((page, new))
+    staging = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-vendor-"))
+    try:
+        shutil.copytree(VENDOR, staging, dirs_exist_ok=True)
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(staging, dest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    for page, new in rewritten:
+        fd, tmp = tempfile.mkstemp(dir=root, prefix=".tmp-", suffix=".html")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(new)
+        os.replace(tmp, page)
+    return [page for page, _ in rewritten]

@@ -17,15 +17,21 @@ from __future__ import annotations
 import html
 import json
 import math
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from relubench.bench.experiment import experiment_sections
+from relubench.bench.store import ResultStore
+from relubench.errors import InputError
 from relubench.present.html import caption, png, subplots, table_html
 
 SHIFT_S = 10.0
+# columns every row of a sweep table has (run_isolated writes them for finished and failed cases alike)
+CASE_COLUMNS = ("dataset", "solver", "formulation", "preset", "tol", "time_limit", "seed", "status", "case_hash")
 # marks <body data-images-loaded="decoded/total"> once the page has loaded (read by scripts/check_report.py)
 _IMAGE_CHECK = (
     "<script>window.addEventListener('load',function(){var a=Array.prototype.slice.call(document.images);"
@@ -43,10 +49,13 @@ def success_mask(df: pd.DataFrame) -> pd.Series:
     return ok
 
 
+def numeric_column(df: pd.DataFrame, name: str) -> pd.Series:
+    """The column as numbers; NaN where missing (a table whose cases all failed has no solve times at all)."""
+    return pd.to_numeric(df[name], errors="coerce") if name in df else pd.Series(np.nan, index=df.index)
+
+
 def charged_time(df: pd.DataFrame) -> pd.Series:
-    t = pd.to_numeric(df.get("setup_s"), errors="coerce").fillna(0) + pd.to_numeric(
-        df.get("solve_s"), errors="coerce"
-    ).fillna(0)
+    t = numeric_column(df, "setup_s").fillna(0) + numeric_column(df, "solve_s").fillna(0)
     return t.where(success_mask(df), df["time_limit"])
 
 
@@ -58,7 +67,7 @@ def shifted_geomean(times: pd.Series, shift: float = SHIFT_S) -> float:
 def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (preset, solver, form), g in df.groupby(["preset", "solver", "formulation"], sort=True):
-        gaps = pd.to_numeric(g.get("relative_gap"), errors="coerce")
+        gaps = numeric_column(g, "relative_gap")
         rows.append(
             {
                 "preset": preset,
@@ -109,7 +118,9 @@ def convergence_curves(df: pd.DataFrame, max_panels: int = 6) -> list[str]:
             tr = np.asarray(json.loads(row["trace"]), dtype=float).reshape(-1, 3)
             if tr.size == 0:
                 continue
-            gap = np.abs(tr[:, 1] - ref) / max(abs(ref), 1e-300)
+            floor = row.get("gap_floor")
+            floor = float(floor) if isinstance(floor, int | float) and math.isfinite(floor) else 0.0
+            gap = np.abs(tr[:, 1] - ref) / max(abs(ref), floor, 1e-300)
             ax.plot(
                 np.maximum(tr[:, 0] + row["setup_s"], 1e-4),
                 np.maximum(gap, 1e-16),
@@ -136,10 +147,22 @@ def convergence_curves(df: pd.DataFrame, max_panels: int = 6) -> list[str]:
 
 
 def write_report(results: str | Path, out_dir: str | Path) -> Path:
-    """Write out_dir/index.html for the results table; returns its path."""
-    df = pd.read_parquet(results)
+    """Write out_dir/index.html (and headlines.json) for the results table; returns the page's path.
+
+    A damaged or foreign table is an InputError before anything is written; both files are written whole
+    (temporary file, then rename).
+    """
+    df = ResultStore(results).load()
+    missing = [c for c in CASE_COLUMNS if c not in df.columns]
+    if missing and not df.empty:
+        raise InputError(f"{results}: not a sweep results table (no column {', '.join(missing)})")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"report folder {out} exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create report folder {out}: {exc.strerror}") from None
     title = f"relubench report: {Path(results).stem}"
     parts = [
         f"<h1>{html.escape(title)}</h1>",
@@ -175,15 +198,26 @@ def write_report(results: str | Path, out_dir: str | Path) -> Path:
     if exp_parts:
         parts.append("<h1>Seed experiments</h1>")
         parts.extend(exp_parts)
-    (out / "headlines.json").write_text(json.dumps(headlines, indent=1, sort_keys=True, default=float) + "\n")
+    _write_whole(out / "headlines.json", json.dumps(headlines, indent=1, sort_keys=True, default=float) + "\n")
     style = (
         "body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:1em 0}"
         "td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}img{margin:8px}.caption{color:#444;font-size:13px}"
     )
     page = out / "index.html"
-    page.write_text(
+    _write_whole(
+        page,
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{style}</style></head><body>{''.join(parts)}{_IMAGE_CHECK}</body></html>",
-        encoding="utf-8",
     )
     return page
+
+
+def _write_whole(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -11,15 +11,20 @@ from relubench.running.result import Result
 TOLERANCES = (1e-2, 1e-4, 1e-6)
 
 
-def reached(objective: float, violation: float, reference: float, tol: float, y_scale: float) -> bool:
-    """True when |relative gap| <= tol and the relative constraint violation (violation / y_scale) <= tol."""
-    return abs(relative_gap(objective, reference)) <= tol and violation <= tol * y_scale
+def reached(
+    objective: float, violation: float, reference: float, tol: float, y_scale: float, floor: float = 0.0
+) -> bool:
+    """True when |relative gap| <= tol and the relative constraint violation (violation / y_scale) <= tol.
+
+    The gap's denominator is max(|f*|, floor) (:func:`relubench.running.reference.gap_floor`).
+    """
+    return abs(relative_gap(objective, reference, floor)) <= tol and violation <= tol * y_scale
 
 
-def time_to_tolerance(result: Result, reference: float, tol: float, y_scale: float) -> float:
+def time_to_tolerance(result: Result, reference: float, tol: float, y_scale: float, floor: float = 0.0) -> float:
     """Seconds from the start of the solve to the first trace point that reached ``tol``; inf if none."""
     for p in result.trace:
-        if reached(p.objective, p.max_violation, reference, tol, y_scale):
+        if reached(p.objective, p.max_violation, reference, tol, y_scale, floor):
             return p.seconds
     return float("inf")
 

@@ -11,8 +11,11 @@ Cache directory: ``$RELUBENCH_CACHE`` or ``~/.cache/relubench``; files are writt
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
+import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -37,14 +40,30 @@ class Reference:
     key: str
     active_neurons: int = 0
 
+    def checksum(self) -> str:
+        """SHA-256 of the fields: a cache entry whose checksum or key does not match is recomputed."""
+        blob = json.dumps({k: v for k, v in asdict(self).items()}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
 
 def cache_dir() -> Path:
     return Path(os.environ.get("RELUBENCH_CACHE", Path.home() / ".cache" / "relubench"))
 
 
-def relative_gap(value: float, reference: float) -> float:
-    """(f - f*) / |f*| (signed: an infeasible point may lie below f*)."""
-    return (value - reference) / max(abs(reference), 1e-300)
+def gap_floor(y: np.ndarray) -> float:
+    """Smallest denominator of a relative gap: 1e-6 f(0), f(0) = 1/2 ||y||^2 the objective of the zero network.
+
+    Every objective lies in [0, f(0)]; an optimum far below 1e-6 f(0) (targets fitted almost exactly) would
+    otherwise turn rounding-level differences into large relative gaps. With y = 0 every objective is measured
+    absolutely (floor 1).
+    """
+    f0 = 0.5 * float(np.dot(np.ravel(y), np.ravel(y)))
+    return 1e-6 * f0 if f0 > 0 else 1.0
+
+
+def relative_gap(value: float, reference: float, floor: float = 0.0) -> float:
+    """(f - f*) / max(|f*|, floor) (signed: an infeasible point may lie below f*); floor: :func:`gap_floor`."""
+    return (value - reference) / max(abs(reference), floor, 1e-300)
 
 
 def _atomic_write_json(path: Path, obj: object) -> None:
@@ -66,15 +85,35 @@ def _cache_path(problem: Problem, formulation: str) -> tuple[str, str, Path]:
 
 
 def cached_reference(problem: Problem, formulation: str = "relu") -> Reference | None:
-    """The cached reference optimum, or None when none is cached (or the entry is corrupt)."""
-    _, _, path = _cache_path(problem, formulation)
-    if not path.exists():
+    """The cached reference optimum, or None when none is cached or the entry fails its checks.
+
+    An entry is trusted only when it is a JSON object of the right fields, its key is this problem's content
+    hash (and formulation), its checksum matches and its value is finite; anything else is removed (where it
+    is a file) and recomputed on the next request.
+    """
+    _, key, path = _cache_path(problem, formulation)
+    if not path.is_file():
         return None
     try:
-        return Reference(**json.loads(path.read_text()))
-    except (ValueError, TypeError):
-        path.unlink(missing_ok=True)  # corrupt entry: recomputed on the next request
+        entry = json.loads(path.read_text())
+        stored = entry.pop("checksum")
+        ref = Reference(**entry)
+        ok = (
+            stored == ref.checksum()
+            and ref.key == key
+            and isinstance(ref.value, int | float)
+            and math.isfinite(ref.value)
+            and ref.status == "optimal"
+        )
+    except (ValueError, TypeError, KeyError, AttributeError, OSError):
+        ok = False
+    if not ok:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
         return None
+    return ref
 
 
 def reference_optimum(problem: Problem, formulation: str = "relu", use_cache: bool = True) -> Reference:
@@ -102,5 +141,8 @@ def reference_optimum(problem: Problem, formulation: str = "relu", use_cache: bo
         active = int(np.count_nonzero(group_norms(np.hstack(pruned)) > 0))
     ref = Reference(last.objective, form, last.solver, last.status, last.max_violation, key, active)
     if use_cache:
-        _atomic_write_json(path, asdict(ref))
+        try:
+            _atomic_write_json(path, {**asdict(ref), "checksum": ref.checksum()})
+        except OSError as exc:  # the reference is still good: say why it was not kept, and return it
+            print(f"relubench: warning: reference not cached ({cache_dir()}: {exc.strerror})", file=sys.stderr)
     return ref
