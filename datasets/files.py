@@ -75,7 +75,12 @@ def _read_csv(p: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
             df = pd.read_csv(p, index_col=False, on_bad_lines="error")
     except pd.errors.ParserWarning:
         raise InputError(f"{p}: some rows have more fields than the header ({len(names)} columns)") from None
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
+    except pd.errors.ParserError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        if "Expected" in first:  # the C parser's wording for a row longer than the header
+            raise InputError(f"{p}: some rows have more fields than the header ({first.split('. ')[-1]})") from None
+        raise InputError(f"{p}: cannot parse CSV: {first or type(exc).__name__}") from None
+    except (ValueError, OSError) as exc:
         raise InputError(
             f"{p}: cannot parse CSV: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         ) from None

@@ -35,7 +35,9 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from relubench.bench.cases import GRACE_S, PRESETS, Case, SweepConfig
 from relubench.bench.experiment import Defaults, expand_experiment
@@ -44,6 +46,16 @@ from relubench.datasets import dataset_names
 from relubench.errors import InputError
 from relubench.problem.spec import FORMULATION_NAMES
 from relubench.running.solver import check_options, solver_class
+
+T = TypeVar("T")
+
+
+def _named(p: Path, key: str, check: Callable[..., T], *args: Any) -> T:
+    """``check(*args)``, its InputError prefixed with the file and the key."""
+    try:
+        return check(*args)
+    except InputError as exc:
+        raise InputError(f"{p}: {key}: {exc}") from None
 
 
 def load_config(path: str | Path) -> SweepConfig:
@@ -62,7 +74,7 @@ def load_config(path: str | Path) -> SweepConfig:
     if not re.fullmatch(SAFE_NAME, name):
         raise InputError(f"{p}: name {name!r} is not a safe name (letters, digits, '.', '_', '-'): set 'name'")
     solvers = cfg.get("solvers", [])
-    classes = [solver_class(s) for s in solvers]  # an unknown name is named first
+    classes = [_named(p, f"solvers[{k}]", solver_class, s) for k, s in enumerate(solvers)]  # unknown names first
     experiments = cfg.get("experiments", [])
     datasets = cfg.get("datasets", [])
     if not datasets and not experiments:
@@ -70,8 +82,8 @@ def load_config(path: str | Path) -> SweepConfig:
     if datasets and not solvers:
         raise InputError(f"{p}: solvers: a non-empty list is needed with [[datasets]]")
     options = cfg.get("solver_options", {})
-    for solver, opts in options.items():
-        check_options(solver_class(solver), opts)  # unknown solver, unknown option or wrong type: named
+    for solver, opts in options.items():  # unknown solver, unknown option or wrong type: named
+        _named(p, f"solver_options.{solver}", lambda s, o: check_options(solver_class(s), o), solver, opts)
     forms = cfg.get("formulations", list(FORMULATION_NAMES))
     presets = cfg.get("presets", ["mid"])
     seeds = cfg.get("seeds", [0])
@@ -116,7 +128,13 @@ def load_config(path: str | Path) -> SweepConfig:
     for k, spec in enumerate(experiments):
         cases += expand_experiment(spec, common, f"{p}: experiments[{k}]")
     for case in cases:  # experiment tables carry options of their own
-        check_options(solver_class(case.solver), dict(case.options))
+        _named(
+            p,
+            f"options of {case.solver}",
+            lambda s, o: check_options(solver_class(s), o),
+            case.solver,
+            dict(case.options),
+        )
     if not cases:
         raise InputError(f"{p}: the config gives no cases (do the solvers support the formulations?)")
     return SweepConfig(name, cases)

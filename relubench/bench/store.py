@@ -172,6 +172,8 @@ class ResultStore:
         Returns (rows in the rebuilt table, rows that came only from the damaged table). The damaged file is
         kept as ``TABLE.damaged``.
         """
+        if not self.path.exists() and not self.journal.exists():
+            raise InputError(f"{self.path}: nothing to recover (no table and no journal)")
         with self._lock():
             salvaged = _readable_rows(self.path) if self.path.exists() else pd.DataFrame()
             journal = self._journal_rows()

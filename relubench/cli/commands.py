@@ -150,6 +150,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     out = args.output or f"results/{config.name}.parquet"
+    ResultStore(out).load()  # a path that is no table, or a damaged table: refused before anything runs
     print(f"sweep {config.name}: {len(config.cases)} cases -> {out}", file=sys.stderr)
     counts = run_sweep(
         config,

@@ -188,7 +188,8 @@ def write_report(results: str | Path, out_dir: str | Path) -> Path:
             if "problem_hash" in sub and sub["problem_hash"].notna().any():
                 parts.append(performance_profile(sub[sub["problem_hash"].notna()], f"performance profile, {preset}"))
         parts.append("<h2>Convergence curves</h2>")
-        parts.extend(convergence_curves(df[df["problem_hash"].notna()] if "problem_hash" in df else df.iloc[:0]))
+        if "problem_hash" in df:
+            parts.extend(convergence_curves(df[df["problem_hash"].notna()]))
         if not failures.empty:
             parts.append("<h2>Failed cases</h2>")
             cols = [
