@@ -66,6 +66,7 @@ FLAGS = {
     "time-limit-negative": (["--time-limit", "-5"], "--time-limit"),
     "time-limit-nan": (["--time-limit", "nan"], "--time-limit"),
     "time-limit-zero": (["--time-limit", "0"], "--time-limit"),
+    "time-limit-1e308": (["--time-limit", "1e308"], "at most"),
     "progress-negative": (["--progress", "-1"], "--progress"),
     "patterns-zero": (["--patterns", "0"], "--patterns"),
     "patterns-negative": (["--patterns", "-3"], "--patterns"),
@@ -96,6 +97,7 @@ OTHER_ARGV = {
     "iris-n-too-large": (["solve", "--dataset", "iris", "--n", "100000"], "--n must be between"),
     "patterns-all-too-many": (["solve", "--dataset", "gaussian", "--n", "400", "--d", "12", "--patterns", "all"], ""),
     "unknown-command": (["frobnicate"], "invalid choice"),
+    "plugin-broken": (["solvers"], "cannot import solver plugin"),
     "sweep-jobs-zero": (["sweep", "x.toml", "-j", "0"], "--jobs"),
     "recover-missing": (["recover", "nothing.parquet"], "nothing to recover"),
 }
@@ -104,6 +106,14 @@ OTHER_ARGV = {
 @pytest.mark.parametrize("name", sorted(OTHER_ARGV))
 def test_bad_command_line(name, tmp_path, monkeypatch, capsys):
     argv, expect = OTHER_ARGV[name]
+    if name == "plugin-broken":  # a plugin module that raises while importing
+        import relubench.running.solver as registry
+
+        (tmp_path / "plug").mkdir()
+        (tmp_path / "plug" / "broken_plugin.py").write_text("raise RuntimeError('boom')\n")
+        monkeypatch.syspath_prepend(str(tmp_path / "plug"))
+        monkeypatch.setenv("RELUBENCH_PLUGINS", "broken_plugin")
+        monkeypatch.setattr(registry, "_LOADED", False)
     refused(argv, tmp_path, monkeypatch, capsys, expect)
 
 
@@ -221,6 +231,8 @@ CONFIGS = {
     "sizes-two-numbers": ('name = "x"\n' + BASE.replace("[[20, 2, 3]]", "[[20, 2]]"), "sizes[0]"),
     "sizes-negative": ('name = "x"\n' + BASE.replace("[[20, 2, 3]]", "[[-20, 2, 3]]"), "sizes[0][0]"),
     "sizes-P-zero": ('name = "x"\n' + BASE.replace("[[20, 2, 3]]", "[[20, 2, 0]]"), "sizes[0][2]"),
+    "sizes-too-large": ('name = "x"\n' + BASE.replace("[[20, 2, 3]]", "[[10000000000, 2, 3]]"), "GiB"),
+    "time-limit-1e300": ('name = "x"\ntime_limit = 1e300\n' + BASE, "time_limit"),
     "sizes-float": ('name = "x"\n' + BASE.replace("[[20, 2, 3]]", "[[20.5, 2, 3]]"), "sizes[0][0]"),
     "datasets-as-table": ('name = "x"\nsolvers = ["admm"]\n[datasets]\nname = "gaussian"\n', "datasets"),
     "dataset-typo-betta": ('name = "x"\n' + BASE.replace("beta = 0.1", "betta = 0.1"), "'betta'"),

@@ -44,7 +44,9 @@ from relubench.bench.experiment import Defaults, expand_experiment
 from relubench.bench.schema import CONFIG, SAFE_NAME, validate
 from relubench.datasets import dataset_names
 from relubench.errors import InputError
+from relubench.problem.instance import BYTES_PER_MASK_ENTRY
 from relubench.problem.spec import FORMULATION_NAMES
+from relubench.resources import require_memory
 from relubench.running.solver import check_options, solver_class
 
 T = TypeVar("T")
@@ -98,6 +100,13 @@ def load_config(path: str | Path) -> SweepConfig:
                 f"{p}: datasets[{k}].name: unknown dataset {dname!r} (known: {', '.join(dataset_names())})"
             )
         for n, d, P in ds.get("sizes", [[0, 0, 50]]):
+            _named(
+                p,
+                f"datasets[{k}].sizes",
+                require_memory,
+                BYTES_PER_MASK_ENTRY * n * P + 24.0 * n * d,
+                f"[{n}, {d}, {P}]",
+            )
             beta = float(ds["beta"]) if "beta" in ds else float(ds.get("beta_per_n", 1e-3)) * max(n, 1)
             for seed in seeds:
                 for cls in classes:

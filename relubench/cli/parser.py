@@ -30,6 +30,16 @@ def _positive_float(text: str) -> float:
     return _finite_float(text, positive=True)
 
 
+MAX_SECONDS = 1e7  # about 115 days: longer limits are typos (and overflow some solvers' timers)
+
+
+def _seconds(text: str) -> float:
+    v = _finite_float(text, positive=True)
+    if v > MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SECONDS:g} seconds, got {text!r}")
+    return v
+
+
 def _nonnegative_float(text: str) -> float:
     return _finite_float(text, positive=False)
 
@@ -141,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
         "reference optima, i.e. clarabel without a MOSEK licence)",
     )
     s.add_argument("--tol", type=_positive_float, default=1e-6, help="solver tolerance (default 1e-6)")
-    s.add_argument("--time-limit", type=_positive_float, help="seconds per solve")
+    s.add_argument("--time-limit", type=_seconds, help="seconds per solve")
     s.add_argument(
         "--progress",
         type=_nonnegative_float,

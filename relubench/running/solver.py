@@ -246,7 +246,7 @@ def _load() -> None:
     for name in filter(None, (m.strip() for m in os.environ.get("RELUBENCH_PLUGINS", "").split(","))):
         try:
             importlib.import_module(name)
-        except ImportError as exc:
+        except Exception as exc:  # a plugin that fails to import (missing, broken, raising) is the user's input
             raise InputError(f"cannot import solver plugin {name!r} (RELUBENCH_PLUGINS): {exc}") from None
     _LOADED = True
 
