@@ -91,9 +91,18 @@ def main() -> int:
                 )
                 final = res
             else:
+                # one run per tolerance; a run at a tighter tolerance that reached eps counts for eps too, so the
+                # time to eps is the fastest run that reached it (monotone in eps by construction)
                 tt = [
-                    r.setup_s + r.solve_s if reached(r.objective, r.max_violation, ref, tol, ys) else math.inf
-                    for tol, r in by_tol.items()
+                    min(
+                        (
+                            r.setup_s + r.solve_s
+                            for r in by_tol.values()
+                            if reached(r.objective, r.max_violation, ref, eps, ys)
+                        ),
+                        default=math.inf,
+                    )
+                    for eps in TOLERANCES
                 ]
                 final = by_tol[TOLERANCES[-1]]
                 note = "; ".join(f"tol {t:g}: {r.status} {r.setup_s + r.solve_s:.1f} s" for t, r in by_tol.items())

@@ -57,7 +57,7 @@ def _named(p: Path, key: str, check: Callable[..., T], *args: Any) -> T:
     try:
         return check(*args)
     except InputError as exc:
-        raise InputError(f"{p}: {key}: {exc}") from None
+        raise InputError(f"{exc} (in {p}, {key})") from None
 
 
 def load_config(path: str | Path) -> SweepConfig:
