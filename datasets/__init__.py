@@ -5,7 +5,7 @@ training statistics (real sets and files); labels of classification sets are +/-
 multi-class sets), the regression set's targets are standardized.
 """
 
-from relubench.datasets import files, gaussian, sklearn_sets  # noqa: F401  (each module registers its loaders)
+from relubench.datasets import files, gaussian, network_files, sklearn_sets  # noqa: F401  (loaders register)
 from relubench.datasets.base import Dataset, dataset_doc, dataset_names, load_dataset, register_dataset
 
 __all__ = ["Dataset", "dataset_doc", "dataset_names", "load_dataset", "register_dataset"]

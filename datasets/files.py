@@ -15,11 +15,14 @@ from relubench.datasets.base import Dataset, register_dataset, split_standardize
 from relubench.errors import InputError
 from relubench.resources import require_memory
 
-NPZ_ARRAYS = ("X", "y", "D")  # read; any other member is ignored
 
+def read_npz(
+    p: Path, required: tuple[str, ...] = ("X", "y"), optional: tuple[str, ...] = ("D",)
+) -> dict[str, np.ndarray]:
+    """The named arrays of an NPZ, each header checked (no pickles, size within memory) before it is read.
 
-def _read_npz(p: Path) -> dict[str, np.ndarray]:
-    """X, y and (if present) D from an NPZ, checking each header (no pickles, size within memory) before reading."""
+    Any other member is ignored; a missing required array, a damaged archive or member is an InputError.
+    """
     try:
         zf = zipfile.ZipFile(p)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -27,10 +30,11 @@ def _read_npz(p: Path) -> dict[str, np.ndarray]:
     out = {}
     with zf:
         members = {name[:-4]: name for name in zf.namelist() if name.endswith(".npy")}
-        if "X" not in members or "y" not in members:
+        if any(k not in members for k in required):
             found = ", ".join(sorted(members)) or "no .npy arrays"
-            raise InputError(f"{p}: NPZ must contain arrays 'X' and 'y' (found {found})")
-        for key in (k for k in NPZ_ARRAYS if k in members):
+            need = " and ".join(repr(k) for k in required)
+            raise InputError(f"{p}: NPZ must contain arrays {need} (found {found})")
+        for key in (k for k in (*required, *optional) if k in members):
             try:
                 with zf.open(members[key]) as fh:
                     version = np.lib.format.read_magic(fh)
@@ -116,7 +120,7 @@ def load_file(
         raise InputError(f"data file not found: {p}")
     masks = None
     if p.suffix.lower() == ".npz":
-        arrays = _read_npz(p)
+        arrays = read_npz(p)
         X, y, masks = arrays["X"], arrays["y"], arrays.get("D")
         if X.dtype.kind not in "biuf" or y.dtype.kind not in "biuf":
             raise InputError(f"{p}: X and y must be real numeric arrays, got {X.dtype} and {y.dtype}")

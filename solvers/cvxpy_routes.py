@@ -11,39 +11,60 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from relubench.problem.formulations import evaluate
+from relubench.problem.formulations import ROBUST, evaluate, get_formulation
 from relubench.problem.instance import Problem
 from relubench.running.result import Callback, Result, Tracer
 from relubench.running.solver import Capabilities, Solver, register
 
 
 def build_cvxpy(problem: Problem, formulation: str) -> tuple[Any, dict[str, Any]]:
-    """cvxpy Problem of the relu or gated formulation, written with masks (sum over columns of mask * (X U))."""
+    """cvxpy Problem of a convex formulation, written with masks (sum over columns of mask * (X U)).
+
+    The formulation's blocks give the variables and their output signs; constrained formulations get the cone
+    constraints (robust: tightened by eps ||z_i||_1 over the perturbable columns, see
+    :class:`relubench.problem.formulations.RobustFormulation`). Losses: squared and hinge; with ``robust`` their
+    worst case over the l_inf ball (an epigraph variable keeps the squared case DCP).
+    """
     import cvxpy as cp
 
+    form = get_formulation(formulation)
     X, y, M = problem.X, problem.y, problem.mask_float
     d, Pn = problem.d, problem.P
-    if formulation == "relu":
-        V = cp.Variable((d, Pn))
-        W = cp.Variable((d, Pn))
-        pred = cp.sum(cp.multiply(M, X @ (V - W)), axis=1)
-        pen = cp.sum(cp.norm(V, 2, axis=0)) + cp.sum(cp.norm(W, 2, axis=0))
-        cons = [cp.multiply(problem.signs, X @ V) >= 0, cp.multiply(problem.signs, X @ W) >= 0]
-        variables = {"V": V, "W": W}
+    eps = problem.epsilon if form is ROBUST else 0.0
+    variables = {k: cp.Variable((d, Pn)) for k, _ in form.blocks}
+    Z = sum(s * variables[k] for k, s in form.blocks)
+    pred = cp.sum(cp.multiply(M, X @ Z), axis=1)
+    pen = sum(cp.sum(cp.norm(v, 2, axis=0)) for v in variables.values())
+    cons = []
+    if form.constrained:
+        for v in variables.values():
+            lhs = cp.multiply(problem.signs, X @ v)
+            if eps:
+                l1 = cp.reshape(problem.perturbable @ cp.abs(v), (1, Pn), order="C")
+                cons.append(lhs >= eps * (np.ones((problem.n, 1)) @ l1))
+            else:
+                cons.append(lhs >= 0)
+    shift = eps * (cp.abs(M @ Z.T) @ problem.perturbable) if eps else 0.0
+    if problem.loss == "hinge":
+        loss = cp.sum(cp.pos(1 - cp.multiply(y, pred) + shift))
+    elif eps:
+        t = cp.Variable(problem.n)
+        cons.append(t >= cp.abs(pred - y) + shift)
+        loss = 0.5 * cp.sum_squares(t)
     else:
-        U = cp.Variable((d, Pn))
-        pred = cp.sum(cp.multiply(M, X @ U), axis=1)
-        pen = cp.sum(cp.norm(U, 2, axis=0))
-        cons = []
-        variables = {"U": U}
-    obj = cp.Minimize(0.5 * cp.sum_squares(pred - y) + problem.beta * pen)
-    return cp.Problem(obj, cons), variables
+        loss = 0.5 * cp.sum_squares(pred - y)
+    return cp.Problem(cp.Minimize(loss + problem.beta * pen), cons), variables
 
 
 class CvxpyRoute(Solver):
     family = "interior-point"
     # cross-checks of the native routes: not offered in the benchmark grid
-    capabilities = Capabilities(formulations=("relu", "gated"), benchmark=False, options={"verbose": bool})
+    capabilities = Capabilities(
+        formulations=("relu", "gated", "robust"),
+        losses=("squared", "hinge"),
+        benchmark=False,
+        options={"verbose": bool},
+    )
     cvxpy_solver: ClassVar[str] = ""
 
     @classmethod
@@ -126,8 +147,15 @@ class CvxpyRoute(Solver):
 @register
 class CvxpyClarabel(CvxpyRoute):
     name = "cvxpy-clarabel"
-    description = "Clarabel through cvxpy (cross-check of the native route)"
+    description = "Clarabel through cvxpy (cross-check of the native route; the hinge loss and robust formulation)"
     cvxpy_solver = "CLARABEL"
+    capabilities = Capabilities(
+        formulations=("relu", "gated", "robust"),
+        losses=("squared", "hinge"),
+        benchmark=False,
+        reference_rank=2,  # after the native route, which has the squared loss alone
+        options={"verbose": bool},
+    )
 
     def solver_options(self, tol: float, time_limit: float | None) -> dict[str, Any]:
         opts: dict[str, Any] = {
@@ -162,7 +190,11 @@ class CvxpyECOS(CvxpyRoute):
     description = "ECOS interior point through cvxpy (ECOS has no time limit: run in a process killed at the limit)"
     cvxpy_solver = "ECOS"
     capabilities = Capabilities(
-        formulations=("relu", "gated"), benchmark=False, time_limit=False, options={"verbose": bool}
+        formulations=("relu", "gated", "robust"),
+        losses=("squared", "hinge"),
+        benchmark=False,
+        time_limit=False,
+        options={"verbose": bool},
     )
 
     def solver_options(self, tol: float, time_limit: float | None) -> dict[str, Any]:
@@ -188,7 +220,11 @@ class CvxpyMosek(CvxpyRoute):
     name = "mosek"
     description = "MOSEK interior point through cvxpy (needs a licence)"
     capabilities = Capabilities(
-        formulations=("relu", "gated"), max_size=200_000, reference_rank=0, options={"verbose": bool}
+        formulations=("relu", "gated", "robust"),
+        losses=("squared", "hinge"),
+        max_size=200_000,
+        reference_rank=0,
+        options={"verbose": bool},
     )
     cvxpy_solver = "MOSEK"
 

@@ -9,6 +9,9 @@ Initialization is seeded: U ~ N(0, 1/d), a ~ N(0, 1/m). Full-batch ``sgd`` uses 
 step (monotone gradient descent); mini-batch ``sgd`` uses a constant step (option ``lr``, default: the step
 backtracking accepts at initialization times batch / n); a run whose weights overflow ends with status
 "error". ``adam`` uses lr 1e-2 by default. The objective on all data is traced once per epoch.
+Loss: the problem's (squared, or hinge for +-1 labels). ``adversarial_eps`` > 0 trains adversarially (Madry et
+al. 2018): each step's gradient is taken at PGD-perturbed copies of its rows (l_inf radius adversarial_eps,
+``pgd_steps`` steps, default 10) with a constant step, and the run goes on to ``epochs`` (no stationarity test).
 Status "optimal" means first-order stationarity (gradient norm <= tol times its initial value) -- a local
 statement, not global optimality; otherwise "max_iter" or "time_limit".
 """
@@ -22,15 +25,17 @@ import numpy as np
 from relubench.errors import InputError, NumericalError
 from relubench.problem.formulations import nonconvex_objective
 from relubench.problem.instance import Problem
+from relubench.problem.losses import Loss, get_loss
+from relubench.running.attacks import pgd_attack
 from relubench.running.reference import reference_optimum
 from relubench.running.result import Callback, Result, Tracer
 from relubench.running.solver import Capabilities, Solver, register
 
 
-def _grad(X: np.ndarray, y: np.ndarray, U: np.ndarray, a: np.ndarray, beta: float, scale: float):  # noqa: ANN202
+def _grad(X: np.ndarray, y: np.ndarray, U: np.ndarray, a: np.ndarray, beta: float, scale: float, loss: Loss):  # noqa: ANN202
     Z = X @ U
     H = np.maximum(Z, 0.0)
-    r = H @ a - y
+    r = loss.gradient(H @ a, y)  # d loss / d prediction (squared: the residual)
     ga = scale * (H.T @ r) + beta * a
     gU = scale * (X.T @ (np.outer(r, a) * (Z > 0))) + beta * U
     return gU, ga
@@ -41,7 +46,16 @@ class _NetworkBaseline(Solver):
     capabilities = Capabilities(
         formulations=("nonconvex",),
         benchmark=False,
-        options={"width": int, "batch_size": int, "epochs": int, "lr": float, "seed": int},
+        losses=("squared", "hinge"),
+        options={
+            "width": int,
+            "batch_size": int,
+            "epochs": int,
+            "lr": float,
+            "seed": int,
+            "adversarial_eps": float,
+            "pgd_steps": int,
+        },
     )
 
     def width(self, problem: Problem) -> int:
@@ -68,7 +82,8 @@ class _NetworkBaseline(Solver):
         epochs = int(o.get("epochs", 2000))
         setup = time.perf_counter() - t0
         tracer = Tracer(callback)
-        g0U, g0a = _grad(X, y, U, a, beta, 1.0)
+        loss = get_loss(problem.loss)
+        g0U, g0a = _grad(X, y, U, a, beta, 1.0, loss)
         g0 = np.sqrt(np.sum(g0U**2) + g0a @ g0a)
         state = self.init_state(problem, U, a, g0U, g0a)
         status, epoch, gnorm = "max_iter", 0, g0
@@ -87,9 +102,9 @@ class _NetworkBaseline(Solver):
                 raise NumericalError(
                     f"{self.name}: non-finite objective or weights after epoch {epoch} (step or data too large?)"
                 )
-            gU, ga = _grad(X, y, U, a, beta, 1.0)
+            gU, ga = _grad(X, y, U, a, beta, 1.0, loss)
             gnorm = np.sqrt(np.sum(gU**2) + ga @ ga)
-            if gnorm <= tol * g0 or stop:
+            if (gnorm <= tol * g0 and not self.adversarial) or stop:
                 status = "optimal"
                 break
             if time_limit is not None and tracer.elapsed() >= time_limit:
@@ -109,6 +124,30 @@ class _NetworkBaseline(Solver):
 
     def init_state(self, problem: Problem, U: np.ndarray, a: np.ndarray, gU: np.ndarray, ga: np.ndarray) -> dict:
         return {}
+
+    @property
+    def adversarial(self) -> bool:
+        return self.options.get("adversarial_eps", 0.0) > 0
+
+    def batch_gradient(
+        self, problem: Problem, U: np.ndarray, a: np.ndarray, idx: np.ndarray, scale: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Gradient on the rows idx; with ``adversarial_eps`` on their PGD-perturbed copies (Madry et al. 2018)."""
+        Xb, yb = problem.X[idx], problem.y[idx]
+        if self.adversarial:
+            _, Xb = pgd_attack(
+                Xb,
+                yb,
+                U,
+                a,
+                float(self.options["adversarial_eps"]),
+                loss=problem.loss,
+                steps=int(self.options.get("pgd_steps", 10)),
+                restarts=1,
+                perturbable=problem.perturbable,
+                seed=int(self.options.get("seed", 0)),
+            )
+        return _grad(Xb, yb, U, a, problem.beta, scale, get_loss(problem.loss))
 
     def step(
         self, problem: Problem, U: np.ndarray, a: np.ndarray, idx: np.ndarray, scale: float, state: dict
@@ -144,6 +183,8 @@ class SGD(_NetworkBaseline):
             return {"lr": float(self.options["lr"]), "fixed": True}
         _, _, lr = _armijo_step(problem, U, a, gU, ga, 1.0)
         batch = min(max(int(self.options.get("batch_size", problem.n)), 1), problem.n)
+        if self.adversarial:  # the clean objective's Armijo test does not apply to perturbed batches
+            return {"lr": lr * batch / problem.n, "fixed": True}
         if batch < problem.n:  # mini-batch gradients are scaled by n / batch: shrink the step alike
             return {"lr": lr * batch / problem.n, "fixed": True}
         return {"lr": lr, "fixed": False}
@@ -151,7 +192,7 @@ class SGD(_NetworkBaseline):
     def step(
         self, problem: Problem, U: np.ndarray, a: np.ndarray, idx: np.ndarray, scale: float, state: dict
     ) -> tuple[np.ndarray, np.ndarray]:
-        gU, ga = _grad(problem.X[idx], problem.y[idx], U, a, problem.beta, scale)
+        gU, ga = self.batch_gradient(problem, U, a, idx, scale)
         if idx.size == problem.n and not state["fixed"]:
             U, a, lr = _armijo_step(problem, U, a, gU, ga, state["lr"] * 2.0)
             state["lr"] = lr
@@ -180,7 +221,7 @@ class Adam(_NetworkBaseline):
         self, problem: Problem, U: np.ndarray, a: np.ndarray, idx: np.ndarray, scale: float, state: dict
     ) -> tuple[np.ndarray, np.ndarray]:
         b1, b2, eps = 0.9, 0.999, 1e-8
-        gU, ga = _grad(problem.X[idx], problem.y[idx], U, a, problem.beta, scale)
+        gU, ga = self.batch_gradient(problem, U, a, idx, scale)
         state["t"] += 1
         t = state["t"]
         out = []

@@ -14,6 +14,7 @@ from typing import Any
 
 PRESETS = {"low": 1e-2, "mid": 1e-4, "high": 1e-6}
 GRACE_S = 30.0  # beyond the case's own time limit, for setup and reference solves
+HASH_STABLE_DEFAULTS = {"loss": "squared", "epsilon": 0.0}
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,16 @@ class Case:
     experiment: str = ""  # seed experiment kind (relubench.experiments), "" for the solver comparison grid
     reference_kind: str = "patterns"  # f* over the case's own patterns, or "all": over every pattern of the data
     dataset_options: tuple[tuple[str, Any], ...] = ()
+    loss: str = "squared"
+    epsilon: float = 0.0  # l_inf radius: trained against by the robust formulation, attacked by PGD in every case
 
     @property
     def case_hash(self) -> str:
-        blob = json.dumps(asdict(self), sort_keys=True, default=str)
+        fields = asdict(self)
+        for key, default in HASH_STABLE_DEFAULTS.items():  # fields added later hash as before at their default
+            if fields[key] == default:
+                del fields[key]
+        blob = json.dumps(fields, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 

@@ -1,4 +1,4 @@
-"""Command line: ``relubench solvers | datasets | solve | sweep | report | recover | asv-offline``.
+"""Command line: ``relubench solvers | datasets | solve | attack | sweep | report | recover | asv-offline``.
 
 Bad input is reported as one line on stderr (``relubench: error: ...``) with exit code 2, and nothing is
 written. Solver outcomes (including failures and unavailable backends) are results, reported with status.
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from relubench.cli.commands import (
     cmd_asv_offline,
+    cmd_attack,
     cmd_datasets,
     cmd_recover,
     cmd_report,
@@ -35,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report": cmd_report,
         "asv-offline": cmd_asv_offline,
         "recover": cmd_recover,
+        "attack": cmd_attack,
     }
     handler = handlers[args.command]
     try:

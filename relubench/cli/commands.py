@@ -3,42 +3,59 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import re
 import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from relubench.bench.config import load_config
 from relubench.bench.schema import SAFE_NAME
 from relubench.bench.store import ResultStore
 from relubench.bench.sweep import run_sweep
-from relubench.cli.output import print_aligned, print_table, progress_printer
-from relubench.datasets import dataset_doc, dataset_names, load_dataset
+from relubench.cli.output import print_aligned, print_table, progress_printer, strict_json
+from relubench.datasets import Dataset, dataset_doc, dataset_names, load_dataset
 from relubench.datasets.files import load_file
+from relubench.datasets.network_files import load_network, save_network
 from relubench.errors import ReluBenchError
 from relubench.present.asv_offline import make_offline
 from relubench.present.report import write_report
+from relubench.problem.formulations import get_formulation
 from relubench.problem.instance import Problem
 from relubench.problem.spec import ProblemClass
+from relubench.running.attacks import network_output, one_step_sizes, pgd_attack
 from relubench.running.reference import cached_reference, gap_floor, reference_optimum, relative_gap
 from relubench.running.solver import get_solver, reference_solvers, solver_class, solver_names
 
 
-def _load_problem(args: argparse.Namespace) -> tuple[Any, Any]:
+def _load_data(args: argparse.Namespace) -> Dataset:
     if args.data:
-        ds = load_file(args.data, target=args.target, seed=args.seed, n=args.n)
-        if args.d is not None:
-            raise ReluBenchError("--d applies only to the gaussian dataset")
-        patterns = ds.masks if ds.masks is not None else args.patterns
-    else:
-        if args.dataset == "file":
-            raise ReluBenchError("use --data FILE for user files")
-        ds = load_dataset(args.dataset, n=args.n, d=args.d, seed=args.seed)
-        patterns = args.patterns
+        if args.d is not None or args.labels is not None:
+            raise ReluBenchError("--d and --labels apply only to the gaussian dataset")
+        return load_file(args.data, target=args.target, seed=args.seed, n=args.n)
+    if args.dataset == "file":
+        raise ReluBenchError("use --data FILE for user files")
+    extra = {} if args.labels is None else {"labels": args.labels}
+    if extra and args.dataset != "gaussian":
+        raise ReluBenchError("--labels applies only to the gaussian dataset")
+    return load_dataset(args.dataset, n=args.n, d=args.d, seed=args.seed, **extra)
+
+
+def _load_problem(args: argparse.Namespace) -> tuple[Problem, Dataset]:
+    ds = _load_data(args)
+    patterns = ds.masks if ds.masks is not None else args.patterns
     problem = Problem.create(
-        ds.X_train, ds.y_train, args.beta, patterns=patterns, seed=args.seed, bias=args.bias, name=ds.name
+        ds.X_train,
+        ds.y_train,
+        args.beta,
+        patterns=patterns,
+        seed=args.seed,
+        bias=args.bias,
+        name=ds.name,
+        loss=args.loss,
+        epsilon=args.epsilon,
     )
     return problem, ds
 
@@ -70,8 +87,12 @@ def cmd_solve(args: argparse.Namespace) -> int:
         names = [s.strip() for s in args.solver.split(",") if s.strip()]
     if not names:
         raise ReluBenchError("--solver is empty")
+    if args.save_network and len(names) != 1:
+        raise ReluBenchError("--save-network saves the network of one solver: name exactly one with --solver")
+    if args.save_network and not str(args.save_network).endswith(".npz"):
+        raise ReluBenchError(f"--save-network needs a .npz file name, got {args.save_network!r}")
     classes = [solver_class(n) for n in names]  # unknown names fail before any work
-    wanted = ProblemClass(args.formulation)  # squared loss, one output: checked again once the data are loaded
+    wanted = ProblemClass(args.formulation, args.loss)  # one output: checked again once the data are loaded
     if args.solver == "all":
         classes = [c for c in classes if c.capabilities.why_not(wanted) is None]
     else:
@@ -108,13 +129,63 @@ def cmd_solve(args: argparse.Namespace) -> int:
             },
         }
         rows.append(row)
+        if args.save_network:
+            if res.weights is None:
+                raise ReluBenchError(f"{res.solver} returned no weights ({res.status}): no network saved")
+            U, a = get_formulation(res.formulation).network(res.weights)
+            save_network(args.save_network, U, a, problem.bias)
         if args.json:
-            print(
-                json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}),
-                flush=True,
-            )
+            print(strict_json(row), flush=True)
     if not args.json:
         print_table(rows)
+    return 0
+
+
+def cmd_attack(args: argparse.Namespace) -> int:
+    U, a, bias = load_network(args.network)
+    ds = _load_data(args)
+    if bias != args.bias:
+        raise ReluBenchError(f"{args.network}: the network was trained {'with' if bias else 'without'} --bias")
+    X, y = (ds.X_test, ds.y_test) if ds.X_test.shape[0] else (ds.X_train, ds.y_train)
+    if bias:
+        X = np.hstack([X, np.ones((X.shape[0], 1))])
+    if X.shape[1] != U.shape[0]:
+        raise ReluBenchError(f"{args.network}: the network takes d = {U.shape[0]} inputs, the data have {X.shape[1]}")
+    perturbable = np.ones(X.shape[1])
+    if bias:
+        perturbable[-1] = 0.0
+    labels = y if np.isin(y, (-1.0, 1.0)).all() else None
+    sizes = one_step_sizes(X, U, a, labels, perturbable)
+    q = np.quantile(sizes, [0.1, 0.25, 0.5, 0.75, 0.9], method="inverted_cdf")  # inf stays inf
+    out: dict[str, Any] = {
+        "points": int(X.shape[0]),
+        "rows": "held-out" if ds.X_test.shape[0] else "training",
+        "one_step_quantiles": dict(zip(("q10", "q25", "median", "q75", "q90"), map(float, q), strict=True)),
+        "one_step_no_flip": int(np.isinf(sizes).sum()),
+        "already_wrong": int((sizes == 0).sum()),
+    }
+    if labels is not None:
+        out["clean_accuracy"] = float(np.mean(np.where(network_output(X, U, a) >= 0, 1.0, -1.0) == labels))
+        if args.epsilon > 0:
+            _, Xadv = pgd_attack(X, labels, U, a, args.epsilon, "hinge", args.norm, args.steps, 3, perturbable)
+            out["pgd_robust_accuracy"] = float(np.mean(np.where(network_output(Xadv, U, a) >= 0, 1.0, -1.0) == labels))
+            out["pgd"] = {"epsilon": args.epsilon, "norm": args.norm, "steps": args.steps, "restarts": 3}
+    if args.json:
+        print(strict_json(out))
+        return 0
+    print(f"{out['points']} {out['rows']} points; one-step attack size / (||x|| / sqrt(d)):")
+    print("  " + "  ".join(f"{k} {v:.3g}" for k, v in out["one_step_quantiles"].items()))
+    print(
+        f"  no sign change within 1e4 ||x|| / sqrt(d): {out['one_step_no_flip']}; already misclassified: "
+        f"{out['already_wrong']}"
+    )
+    if "clean_accuracy" in out:
+        print(f"clean accuracy {out['clean_accuracy']:.4f}")
+    if "pgd_robust_accuracy" in out:
+        print(
+            f"PGD ({args.norm}, eps {args.epsilon:g}, {args.steps} steps x 3 restarts) robust accuracy "
+            f"{out['pgd_robust_accuracy']:.4f}"
+        )
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from collections.abc import Callable
@@ -38,6 +39,21 @@ def progress_printer(
         return False
 
     return show
+
+
+def strict_json(obj: Any) -> str:
+    """JSON with every non-finite float as null (strict JSON has no NaN or Infinity)."""
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [clean(x) for x in v]
+        return v
+
+    return json.dumps(clean(obj))
 
 
 def fmt(v: Any) -> str:

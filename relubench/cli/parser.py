@@ -7,7 +7,7 @@ import math
 import sys
 
 from relubench import __version__
-from relubench.problem.spec import FORMULATION_NAMES
+from relubench.problem.spec import FORMULATION_NAMES, LOSS_NAMES
 
 
 class _Parser(argparse.ArgumentParser):
@@ -121,17 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="solve one problem with one or more backends",
         description="Objective (unscaled): 1/2 ||r||^2 + beta * penalty; scnn's lambda = beta / n.",
     )
-    src = s.add_mutually_exclusive_group(required=True)
-    src.add_argument("--dataset", help="built-in dataset name (see `relubench datasets`)")
-    src.add_argument("--data", help="CSV (header, numeric, target column) or NPZ file (X, y, optional masks D)")
-    s.add_argument("--target", default="y", help="target column of a CSV file (default: y)")
-    s.add_argument("--n", type=_positive_int, help="number of training rows (gaussian: generated; others: subsample)")
-    s.add_argument("--d", type=_positive_int, help="number of features (gaussian only)")
-    s.add_argument(
-        "--seed", type=_nonnegative_int, default=0, help="seed of data, split and pattern sampling (default 0)"
-    )
+    _data_arguments(s)
     s.add_argument("--beta", type=_positive_float, default=1e-2, help="weight decay beta > 0 (default 0.01)")
-    s.add_argument("--bias", action="store_true", help="append a column of ones to X before drawing patterns")
     s.add_argument(
         "--patterns",
         type=_patterns,
@@ -170,6 +161,51 @@ def build_parser() -> argparse.ArgumentParser:
         "optimum; with a number, use it as f*. Without the flag a cached reference is used if any",
     )
     s.add_argument(
+        "--loss",
+        choices=LOSS_NAMES,
+        default="squared",
+        help="squared: 1/2 ||pred - y||^2; hinge: sum max(0, 1 - y pred), labels in {-1, +1} (default squared)",
+    )
+    s.add_argument(
+        "--epsilon",
+        type=_nonnegative_float,
+        default=0.0,
+        help="l_inf radius the robust formulation trains against (the bias column is never perturbed; default 0)",
+    )
+    s.add_argument(
+        "--save-network",
+        metavar="FILE.npz",
+        help="write the trained network (arrays U (d x m), a (m), bias) of the one solver run to FILE.npz",
+    )
+    s.add_argument(
         "--json", action="store_true", help="print one JSON object per solver (JSON Lines) instead of a table"
     )
+
+    at = sub.add_parser(
+        "attack",
+        help="one-step and PGD attacks on a saved network (relubench solve ... --save-network FILE.npz)",
+        description="One-step attack sizes (relative to ||x|| / sqrt(d)) and PGD robust accuracy of a saved "
+        "network, on the held-out rows of the data (the training rows when there are none).",
+    )
+    at.add_argument("network", help="NPZ written by --save-network (arrays U, a, bias)")
+    _data_arguments(at)
+    at.add_argument("--epsilon", type=_nonnegative_float, default=0.0, help="PGD radius (default 0: no PGD)")
+    at.add_argument("--norm", choices=("linf", "l2"), default="linf", help="PGD ball (default linf)")
+    at.add_argument("--steps", type=_positive_int, default=50, help="PGD steps per restart (default 50)")
+    at.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     return p
+
+
+def _data_arguments(s: argparse.ArgumentParser) -> None:
+    """The options that choose the data (shared by solve and attack)."""
+    src = s.add_mutually_exclusive_group(required=True)
+    src.add_argument("--dataset", help="built-in dataset name (see `relubench datasets`)")
+    src.add_argument("--data", help="CSV (header, numeric, target column) or NPZ file (X, y, optional masks D)")
+    s.add_argument("--target", default="y", help="target column of a CSV file (default: y)")
+    s.add_argument("--n", type=_positive_int, help="number of training rows (gaussian: generated; others: subsample)")
+    s.add_argument("--d", type=_positive_int, help="number of features (gaussian only)")
+    s.add_argument("--labels", choices=("teacher", "sign", "random"), help="gaussian only: targets (default teacher)")
+    s.add_argument(
+        "--seed", type=_nonnegative_int, default=0, help="seed of data, split and pattern sampling (default 0)"
+    )
+    s.add_argument("--bias", action="store_true", help="append a column of ones to X before drawing patterns")

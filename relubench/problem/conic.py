@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from relubench.problem.formulations import get_formulation
+from relubench.problem.formulations import ROBUST, get_formulation
 from relubench.problem.instance import Problem
 from relubench.problem.spec import ProblemClass
 
@@ -79,7 +79,7 @@ def build(problem: Problem, formulation: str | ProblemClass) -> ConicData:
     n, d, Pn = problem.n, problem.d, problem.P
     X, masks = problem.X, problem.masks
     form = get_formulation(formulation)
-    if not form.convex or problem.loss != "squared":
+    if not form.convex or problem.loss != "squared" or form is ROBUST:
         raise ValueError(f"no conic form for {form.name!r} with the {problem.loss} loss")
     constrained = form.constrained
     nb = len(form.blocks)

@@ -147,6 +147,54 @@ class NonconvexFormulation(Formulation):
         raise InputError("the nonconvex formulation has no stacked convex blocks")
 
 
+@dataclass(frozen=True)
+class RobustFormulation(Formulation):
+    """Convex adversarial training (Bai, Gautam & Sojoudi 2023) for l_inf perturbations of radius eps.
+
+    Derivation. Keep the activation patterns fixed for every perturbed input: the cone constraints must hold on
+    the whole ball, min over ||delta||_inf <= eps of (2 D_i - I)_kk (x_k + delta)^T v_i >= 0, i.e.
+
+        (2 D_i - I) X v_i >= eps ||v_i||_1        (elementwise; likewise for w_i).
+
+    Then the mapped network is *linear* on each ball: f(x_k + delta) = f(x_k) + delta^T g_k with
+    g_k = sum_i d_ik (v_i - w_i), and the worst case over the ball has a closed form:
+
+        squared: max (f(x_k + delta) - y_k)^2 = (|f(x_k) - y_k| + eps ||g_k||_1)^2
+        hinge:   max (1 - y_k f(x_k + delta))_+ = (1 - y_k f(x_k) + eps ||g_k||_1)_+
+
+    The robust program minimizes the sum of these worst-case losses (1/2 for squared) plus beta sum (||v_i|| +
+    ||w_i||). It is convex (second-order cone representable), equals the relu program at eps = 0, and its
+    objective is an upper bound on the worst-case training loss of the mapped network plus its weight decay: no
+    attack inside the ball can do better than the certificate. The bias column is never perturbed (its weights
+    are left out of the l1 norms). Solved through cvxpy (Clarabel).
+    """
+
+    def objective(self, problem: Problem, weights: dict[str, np.ndarray]) -> float:
+        loss = robust_losses(problem, weights["V"] - weights["W"]).sum()
+        pen = sum(float(group_norms(weights[k]).sum()) for k, _ in self.blocks)
+        return float(loss + problem.beta * pen)
+
+    def violation(self, problem: Problem, weights: dict[str, np.ndarray]) -> float:
+        worst = 0.0
+        for k, _ in self.blocks:
+            Z = weights[k]
+            margin = problem.signs * (problem.X @ Z) - problem.epsilon * (problem.perturbable @ np.abs(Z))[None, :]
+            worst = min(worst, float(margin.min(initial=0.0)))
+        return -worst
+
+
+def robust_losses(problem: Problem, Zdiff: np.ndarray) -> np.ndarray:
+    """Per-point worst-case loss over the l_inf ball of radius problem.epsilon, patterns held fixed (see above)."""
+    pred = masked_predict(problem, Zdiff)
+    G = problem.mask_float @ Zdiff.T  # g_k = sum_i d_ik (v_i - w_i), n x d
+    shift = problem.epsilon * (np.abs(G) @ problem.perturbable)
+    if problem.loss == "hinge":
+        return np.maximum(0.0, 1.0 - problem.y * pred + shift)
+    if problem.loss == "squared":
+        return 0.5 * (np.abs(pred - problem.y) + shift) ** 2
+    raise InputError(f"the robust formulation has no worst case for the {problem.loss} loss")
+
+
 RELU = Formulation(
     "relu",
     "constrained convex program (exact with all patterns)",
@@ -166,7 +214,15 @@ GATED = Formulation(
 NONCONVEX = NonconvexFormulation(
     "nonconvex", "the two-layer network itself (gap against the relu optimum)", False, False, (), reference="relu"
 )
-FORMULATIONS: dict[str, Formulation] = {f.name: f for f in (RELU, GATED, NONCONVEX)}  # keys: FORMULATION_NAMES
+ROBUST = RobustFormulation(
+    "robust",
+    "convex adversarial training for l_inf perturbations of radius epsilon (Bai et al. 2023)",
+    convex=True,
+    constrained=True,
+    blocks=(("V", 1.0), ("W", -1.0)),
+    reference="robust",
+)
+FORMULATIONS: dict[str, Formulation] = {f.name: f for f in (RELU, GATED, NONCONVEX, ROBUST)}  # keys: FORMULATION_NAMES
 
 
 def get_formulation(which: str | ProblemClass) -> Formulation:

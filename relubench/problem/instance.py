@@ -20,6 +20,7 @@ from functools import cached_property
 import numpy as np
 
 from relubench.errors import InputError
+from relubench.problem.losses import LABEL_LOSSES
 from relubench.problem.patterns import DEFAULT_MAX_PATTERNS, enumerate_patterns, sample_patterns
 from relubench.problem.spec import ProblemClass
 from relubench.resources import require_memory
@@ -91,6 +92,7 @@ class Problem:
     name: str = "problem"
     pattern_spec: str = field(default="given")
     loss: str = "squared"
+    epsilon: float = 0.0  # l_inf radius of the perturbations a robust formulation trains against
 
     @classmethod
     def create(
@@ -103,8 +105,13 @@ class Problem:
         bias: bool = False,
         name: str = "problem",
         max_patterns: int = DEFAULT_MAX_PATTERNS,
+        loss: str = "squared",
+        epsilon: float = 0.0,
     ) -> Problem:
         """Validate data and build patterns.
+
+        ``loss`` is one of :data:`relubench.problem.spec.LOSS_NAMES` (hinge needs labels in {-1, +1});
+        ``epsilon`` >= 0 the l_inf radius a robust formulation trains against (the bias column is never perturbed).
 
         ``patterns`` is a count P (seeded Gaussian sampling, P distinct non-zero patterns), ``"all"`` (exact
         enumeration; refused above ``max_patterns``), or a boolean (n, P) mask array given by the user.
@@ -112,6 +119,9 @@ class Problem:
         """
         X, y = validate_data(X, y)
         b = validate_beta(beta)
+        pc = ProblemClass("relu", loss, 1, epsilon)  # validates the loss name and epsilon
+        if loss in LABEL_LOSSES and not np.isin(y, (-1.0, 1.0)).all():
+            raise InputError(f"the {loss} loss needs labels in {{-1, +1}}")
         if bias:
             X = np.hstack([X, np.ones((X.shape[0], 1))])
         if isinstance(patterns, str):
@@ -146,16 +156,34 @@ class Problem:
         y.setflags(write=False)
         masks = np.ascontiguousarray(masks)
         masks.setflags(write=False)
-        return cls(X=X, y=y, beta=b, masks=masks, bias=bool(bias), name=name, pattern_spec=spec)
+        return cls(
+            X=X,
+            y=y,
+            beta=b,
+            masks=masks,
+            bias=bool(bias),
+            name=name,
+            pattern_spec=spec,
+            loss=pc.loss,
+            epsilon=float(pc.epsilon),
+        )
 
     @property
     def outputs(self) -> int:
         """Number of outputs c (columns of y; 1 for a vector y)."""
         return 1 if self.y.ndim == 1 else self.y.shape[1]
 
-    def problem_class(self, formulation: str, epsilon: float = 0.0) -> ProblemClass:
+    def problem_class(self, formulation: str, epsilon: float | None = None) -> ProblemClass:
         """The class of solving this problem in ``formulation``: its loss and outputs, the formulation's name."""
-        return ProblemClass(formulation, self.loss, self.outputs, epsilon)
+        return ProblemClass(formulation, self.loss, self.outputs, self.epsilon if epsilon is None else epsilon)
+
+    @cached_property
+    def perturbable(self) -> np.ndarray:
+        """1.0 for the feature columns an adversary may perturb, 0.0 for the bias column (float64, length d)."""
+        out = np.ones(self.d)
+        if self.bias:
+            out[-1] = 0.0
+        return out
 
     @property
     def n(self) -> int:
@@ -191,6 +219,8 @@ class Problem:
         h.update(np.packbits(self.masks, axis=0).tobytes())
         if self.loss != "squared":  # the squared loss hashes as before losses existed: cached references stay valid
             h.update(f"loss={self.loss}".encode())
+        if self.epsilon:
+            h.update(f"epsilon={self.epsilon!r}".encode())
         return h.hexdigest()
 
     def describe(self) -> str:

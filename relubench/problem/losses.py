@@ -1,7 +1,8 @@
 """Data-fitting losses of the network output: value and gradient with respect to the prediction.
 
-Unscaled, as the rest of relubench: the squared loss is ``1/2 ||pred - y||^2`` (not divided by n). The
-objective of every formulation is ``loss(pred, y) + beta * penalty``.
+Unscaled, as the rest of relubench: the squared loss is ``1/2 ||pred - y||^2`` (not divided by n), the hinge
+loss ``sum_k max(0, 1 - y_k pred_k)`` for labels in {-1, +1}. The objective of every formulation is
+``loss(pred, y) + beta * penalty``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ class Loss(Protocol):
 
     def value(self, pred: np.ndarray, y: np.ndarray) -> float: ...
 
+    def pointwise(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray: ...
+
     def gradient(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray: ...
 
 
@@ -32,11 +35,31 @@ class SquaredLoss:
         r = np.ravel(pred - y)
         return float(0.5 * r @ r)
 
+    def pointwise(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return 0.5 * (pred - y) ** 2
+
     def gradient(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
         return pred - y
 
 
-LOSSES: dict[str, Loss] = {"squared": SquaredLoss()}  # keys: spec.LOSS_NAMES (tested)
+@dataclass(frozen=True)
+class HingeLoss:
+    """sum_k max(0, 1 - y_k pred_k) for labels y in {-1, +1}; a subgradient -y_k where the margin is below 1."""
+
+    name: str = "hinge"
+
+    def value(self, pred: np.ndarray, y: np.ndarray) -> float:
+        return float(self.pointwise(pred, y).sum())
+
+    def pointwise(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.maximum(0.0, 1.0 - y * pred)
+
+    def gradient(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.where(1.0 - y * pred > 0, -y, 0.0)
+
+
+LOSSES: dict[str, Loss] = {"squared": SquaredLoss(), "hinge": HingeLoss()}  # keys: spec.LOSS_NAMES (tested)
+LABEL_LOSSES = ("hinge",)  # losses that need labels in {-1, +1}
 
 
 def get_loss(name: str) -> Loss:

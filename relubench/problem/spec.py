@@ -22,8 +22,8 @@ from relubench.errors import InputError
 
 # The names this version knows. Each has one entry in the lookup table of its module (losses.LOSSES,
 # formulations.FORMULATIONS); a test checks that the tables and these names agree.
-LOSS_NAMES = ("squared",)
-FORMULATION_NAMES = ("relu", "gated", "nonconvex")
+LOSS_NAMES = ("squared", "hinge")
+FORMULATION_NAMES = ("relu", "gated", "nonconvex", "robust")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from relubench.errors import ReluBenchError
-from relubench.problem.formulations import get_formulation, group_norms, prune_neurons
+from relubench.problem.formulations import RELU, get_formulation, group_norms, prune_neurons
 from relubench.problem.instance import Problem
 from relubench.running.solver import get_solver, reference_solvers
 
@@ -136,7 +136,7 @@ def reference_optimum(problem: Problem, formulation: str = "relu", use_cache: bo
         msg = last.message if last is not None else "no interior-point solver available"
         raise ReluBenchError(f"reference solve failed for {problem.describe()}: {msg}")
     active = last.active_neurons
-    if get_formulation(form).constrained and last.weights is not None:
+    if get_formulation(form) is RELU and last.weights is not None:  # pruning keeps f, not a robust loss
         pruned = prune_neurons(problem, last.weights["V"], last.weights["W"])
         active = int(np.count_nonzero(group_norms(np.hstack(pruned)) > 0))
     ref = Reference(last.objective, form, last.solver, last.status, last.max_violation, key, active)

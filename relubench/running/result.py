@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-STATUSES = ("optimal", "max_iter", "time_limit", "infeasible", "numerical_error", "error", "unavailable")
+STATUSES = ("optimal", "max_iter", "time_limit", "infeasible", "numerical_error", "error", "unavailable", "untrained")
 
 
 @dataclass
