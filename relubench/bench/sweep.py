@@ -72,8 +72,10 @@ def build_problem(case: Case) -> tuple[Problem, Dataset]:
 def robustness_columns(problem: Problem, ds: Dataset, U: np.ndarray, a: np.ndarray) -> dict[str, Any]:
     """Attack metrics of a trained network on +-1 labels (held-out rows when the dataset has them).
 
-    attack_one_step_median: median one-step attack size over ||x|| / sqrt(d) (:mod:`relubench.running.attacks`);
-    clean_accuracy; and at the case's epsilon > 0, pgd_robust_accuracy (l_inf PGD on the margin).
+    attack_one_step_median: median one-step attack size over ||x|| / sqrt(d) (:mod:`relubench.running.attacks`),
+    the step that changes the sign of the network's own output (labels play no part: an untrained network is
+    measured the same way); clean_accuracy; and at the case's epsilon > 0, pgd_robust_accuracy (l_inf PGD on
+    the margin).
     """
     X, y = (ds.X_test, ds.y_test) if ds.X_test.shape[0] else (ds.X_train, ds.y_train)
     if not np.isin(y, (-1.0, 1.0)).all() or X.shape[0] == 0:
@@ -82,7 +84,7 @@ def robustness_columns(problem: Problem, ds: Dataset, U: np.ndarray, a: np.ndarr
         X = np.hstack([X, np.ones((X.shape[0], 1))])
     out: dict[str, Any] = {
         "attack_one_step_median": float(
-            np.quantile(one_step_sizes(X, U, a, y, problem.perturbable), 0.5, method="inverted_cdf")
+            np.quantile(one_step_sizes(X, U, a, None, problem.perturbable), 0.5, method="inverted_cdf")
         ),
         "clean_accuracy": float(np.mean(np.where(network_output(X, U, a) >= 0, 1.0, -1.0) == y)),
         "attack_points": int(X.shape[0]),

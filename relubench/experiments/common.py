@@ -63,7 +63,14 @@ class CaseBuilder:
     1e-3; or ``beta``), ``seeds`` (data and pattern seeds), ``time_limit``, ``options`` (solver option tables).
     """
 
-    def __init__(self, kind: str, spec: dict[str, Any], defaults: Defaults, where: str) -> None:
+    def __init__(
+        self,
+        kind: str,
+        spec: dict[str, Any],
+        defaults: Defaults,
+        where: str,
+        dataset_defaults: dict[str, Any] | None = None,
+    ) -> None:
         self.kind, self.spec, self.defaults, self.where = kind, spec, defaults, where
         self.dataset = spec.get("dataset", "gaussian")
         if self.dataset not in dataset_names() or self.dataset == "file":
@@ -71,6 +78,8 @@ class CaseBuilder:
         dopts = spec.get("dataset_options", {})
         if not isinstance(dopts, dict):
             raise InputError(f"{where}: 'dataset_options' must be a table")
+        if "dataset" not in spec:  # the kind's own data defaults apply to its default dataset
+            dopts = {**(dataset_defaults or {}), **dopts}
         self.dataset_options = tuple(sorted(dopts.items()))
         self.d = int_list(spec, "d", where)[0]
         self.seeds = int_list(spec, "seeds", where, [0])
@@ -102,6 +111,9 @@ class CaseBuilder:
         preset: str,
         reference: str,
         extra: list[tuple[str, Any]] | tuple[()] = (),
+        d: int | None = None,
+        loss: str = "squared",
+        epsilon: float = 0.0,
     ) -> Case:
         cls = solver_class(solver)
         if form not in cls.capabilities.formulations:
@@ -111,7 +123,7 @@ class CaseBuilder:
         return Case(
             self.dataset,
             n,
-            self.d,
+            self.d if d is None else d,
             P,
             seed,
             self.beta_of(n),
@@ -127,6 +139,8 @@ class CaseBuilder:
             experiment=self.kind,
             reference_kind=reference,
             dataset_options=self.dataset_options,
+            loss=loss,
+            epsilon=epsilon,
         )
 
 
