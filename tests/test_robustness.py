@@ -212,9 +212,11 @@ def test_attack_experiments_run_and_the_report_draws_them(tmp_path, monkeypatch)
 
     cfg = tmp_path / "rob.toml"
     cfg.write_text(
-        'name = "rob"\n[[experiments]]\nkind = "attack_size"\nd = [4, 16]\nn = 60\nP = 6\nwidth = 6\n'
+        'name = "rob"\n[[experiments]]\nkind = "attack_size"\nnetworks = ["sgd", "random-net"]\n'
+        "d = [4, 16]\nn = 60\nP = 6\nwidth = 6\n"
         "options = { sgd = { epochs = 50 } }\n"
-        '[[experiments]]\nkind = "adversarial_training"\nd = 3\nn = 50\nP = 5\nwidth = 5\neps = [0.0, 0.05]\n'
+        '[[experiments]]\nkind = "adversarial_training"\nnetwork = "sgd"\n'
+        "d = 3\nn = 50\nP = 5\nwidth = 5\neps = [0.0, 0.05]\n"
         "options = { sgd = { epochs = 30 } }\n"
     )
     config = load_config(cfg)

@@ -1,7 +1,8 @@
 """Seed experiment ``adversarial_training`` (Bai, Gautam & Sojoudi 2023): convex adversarial training against
 standard convex training and against SGD with PGD adversarial training, as the l_inf radius eps grows.
 
-Keys ``n``, ``d``, ``P``, ``eps`` (list of radii >= 0), ``width`` (of the SGD network), ``seeds``; data: gaussian
+Keys ``n``, ``d``, ``P``, ``eps`` (list of radii >= 0), ``network`` (the non-convex backend trained with PGD, e.g.
+"sgd"), ``width`` (of its network), ``seeds``; data: gaussian
 with ``labels = "sign"`` unless ``dataset_options`` says otherwise; ``options`` (e.g. ``{ sgd = { epochs = 300 } }``).
 All three use the hinge loss. Per eps: the robust convex program (``robust`` formulation, trained at eps), the
 standard convex program (``relu``), and SGD trained on PGD-perturbed batches at eps (``adversarial_eps``). Each
@@ -47,18 +48,18 @@ def expand(spec: dict[str, Any], defaults: Defaults, where: str) -> list[Case]:
             cases.append(b.case(n, P, s, convex, "robust", b.preset("mid"), "patterns", **common))
             cases.append(b.case(n, P, s, convex, "relu", b.preset("mid"), "patterns", **common))
             extra = [("width", width), ("seed", s)] + ([("adversarial_eps", eps)] if eps > 0 else [])
-            cases.append(b.case(n, P, s, "sgd", "nonconvex", "mid", "patterns", extra, **common))
+            cases.append(b.case(n, P, s, spec["network"], "nonconvex", "mid", "patterns", extra, **common))
     return cases
 
 
-NAMES = {"robust": "convex adversarial training", "relu": "standard convex training", "nonconvex": "SGD + PGD training"}
+METHODS = {"robust": "convex adversarial training", "relu": "standard convex training"}
 
 
 def section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
     ok = df[numeric(df, "clean_accuracy").notna()].copy()
     if ok.empty:
         return "<p>No finished cases with accuracies.</p>", {}
-    ok["method"] = ok["formulation"].map(NAMES).fillna(ok["solver"])
+    ok["method"] = ok["formulation"].map(METHODS).fillna(ok["solver"] + " + PGD training")
     ok["eps"] = numeric(ok, "epsilon").fillna(0.0)
     ok["clean"] = numeric(ok, "clean_accuracy")
     ok["robust"] = numeric(ok, "pgd_robust_accuracy").where(ok["eps"] > 0, ok["clean"])  # eps 0: no attack
@@ -95,6 +96,7 @@ KEYS = {
     "P": int_or_list(POSITIVE_INT),
     "width": int_or_list(POSITIVE_INT),
     "eps": {"anyOf": [NONNEGATIVE, {"type": "array", "items": NONNEGATIVE, "minItems": 1}]},
+    "network": {"type": "string", "minLength": 1},
 }
 
 register_experiment(
@@ -104,6 +106,6 @@ register_experiment(
         expand,
         section,
         KEYS,
-        ("d", "n", "P", "eps", "width"),
+        ("d", "n", "P", "eps", "width", "network"),
     )
 )

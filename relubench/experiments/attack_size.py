@@ -2,7 +2,8 @@
 Cherapanamjeri 2021): how far the one-step attack must move a point, relative to ||x|| / sqrt(d), for random
 networks, SGD-trained networks and globally optimal convex networks on the same data, as d grows.
 
-Keys ``d`` (list), ``n``, ``P``, ``width`` (of the random and SGD networks), ``seeds``; data: gaussian with
+Keys ``d`` (list), ``n``, ``P``, ``networks`` (the non-convex backends to compare, e.g. ``["sgd", "random-net"]``),
+``width`` (of those networks), ``seeds``; data: gaussian with
 ``labels = "sign"`` unless ``dataset_options`` says otherwise; ``options`` (e.g. ``{ sgd = { epochs = 500 } }``).
 The convex network is the relu optimum over P sampled patterns (the backend that computes references here),
 trained with the squared loss on the +-1 labels like SGD. Sizes are measured on the held-out rows.
@@ -17,31 +18,31 @@ import pandas as pd
 
 from relubench.bench.cases import Case
 from relubench.bench.experiment import Defaults, Experiment, register_experiment
-from relubench.bench.schema import POSITIVE_INT, int_or_list
-from relubench.experiments.common import CaseBuilder, int_list, numeric, reference_solver
+from relubench.bench.schema import NAMES, POSITIVE_INT, int_or_list
+from relubench.experiments.common import CaseBuilder, int_list, numeric, reference_solver, str_list
 from relubench.present.html import caption, png, subplots, table_html
 
 KIND = "attack_size"
-LABELS = {"convex": "convex optimum", "sgd": "SGD", "random-net": "random"}
 
 
 def expand(spec: dict[str, Any], defaults: Defaults, where: str) -> list[Case]:
     b = CaseBuilder(KIND, spec, defaults, where, dataset_defaults={"labels": "sign"})
     n, P, width = (int_list(spec, k, where)[0] for k in ("n", "P", "width"))
     convex = reference_solver("relu")
+    networks = str_list(spec, "networks", where)
     cases: list[Case] = []
     for d in int_list(spec, "d", where):
         for s in b.seeds:
             cases.append(b.case(n, P, s, convex, "relu", b.preset("mid"), "patterns", d=d))
-            cases.append(b.case(n, P, s, "sgd", "nonconvex", "mid", "patterns", [("width", width), ("seed", s)], d=d))
-            cases.append(
-                b.case(n, P, s, "random-net", "nonconvex", "mid", "patterns", [("width", width), ("seed", s)], d=d)
-            )
+            for net in networks:
+                cases.append(b.case(n, P, s, net, "nonconvex", "mid", "patterns", [("width", width), ("seed", s)], d=d))
     return cases
 
 
 def _who(row: pd.Series) -> str:
-    return LABELS.get(row["solver"], row["solver"]) if row["formulation"] == "nonconvex" else LABELS["convex"]
+    if row["formulation"] != "nonconvex":
+        return "convex optimum"
+    return f"{row['solver']} (untrained)" if row["status"] == "untrained" else f"{row['solver']} (trained)"
 
 
 def section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
@@ -78,7 +79,12 @@ def section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
     return parts, headline
 
 
-KEYS = {"n": int_or_list(POSITIVE_INT), "P": int_or_list(POSITIVE_INT), "width": int_or_list(POSITIVE_INT)}
+KEYS = {
+    "n": int_or_list(POSITIVE_INT),
+    "P": int_or_list(POSITIVE_INT),
+    "width": int_or_list(POSITIVE_INT),
+    "networks": NAMES,
+}
 
 register_experiment(
     Experiment(
@@ -87,6 +93,6 @@ register_experiment(
         expand,
         section,
         KEYS,
-        ("d", "n", "P", "width"),
+        ("d", "n", "P", "width", "networks"),
     )
 )
