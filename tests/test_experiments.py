@@ -62,6 +62,7 @@ n = [12, 24]
 P = [2, 8]
 [[experiments]]
 kind = "nonconvex_gaps"
+solvers = ["sgd", "adam"]
 d = 2
 n = [16]
 init_seeds = [0, 1, 2]

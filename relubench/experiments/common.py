@@ -13,7 +13,7 @@ from relubench.bench.experiment import Defaults
 from relubench.datasets import dataset_names
 from relubench.errors import InputError
 from relubench.problem.spec import ProblemClass
-from relubench.running.solver import reference_solvers, solver_class, solver_names
+from relubench.running.solver import reference_solvers, solver_class
 
 
 def int_list(spec: dict[str, Any], key: str, where: str, default: list[int] | None = None) -> list[int]:
@@ -45,15 +45,6 @@ def reference_solver(formulation: str = "relu") -> str:
         if cls.available()[0]:
             return cls.name
     raise InputError(f"no backend available here computes {formulation} reference optima")
-
-
-def baseline_solvers(formulation: str = "nonconvex") -> list[str]:
-    """Every registered baseline backend that trains the network itself."""
-    return [
-        n
-        for n in solver_names()
-        if solver_class(n).family == "baseline" and formulation in solver_class(n).capabilities.formulations
-    ]
 
 
 class CaseBuilder:

@@ -1,5 +1,5 @@
 """Seed experiment ``nonconvex_gaps``
-Keys ``n`` (list), ``solvers`` (default: every baseline backend, e.g. sgd and adam), ``init_seeds`` (list),
+Keys ``n`` (list), ``solvers`` (required; e.g. ["sgd", "adam"]), ``init_seeds`` (list),
 ``preset`` (default "high"),
 ``width`` (default: the active neurons of the global optimum). SGD/Adam from seeded random initializations;
 distribution of final relative gaps to the all-patterns global optimum.
@@ -17,7 +17,6 @@ from relubench.bench.experiment import Defaults, Experiment, register_experiment
 from relubench.bench.schema import NAMES, NONNEGATIVE_INT, POSITIVE_INT, int_or_list
 from relubench.experiments.common import (
     CaseBuilder,
-    baseline_solvers,
     int_list,
     numeric,
     str_list,
@@ -33,7 +32,7 @@ def expand(spec: dict[str, Any], defaults: Defaults, where: str) -> list[Case]:
     preset = b.preset("high")
     width = spec.get("width")
     for n in int_list(spec, "n", where):
-        for solver in str_list(spec, "solvers", where) if "solvers" in spec else baseline_solvers():
+        for solver in str_list(spec, "solvers", where):
             for s in b.seeds:
                 for init in int_list(spec, "init_seeds", where, list(range(10))):
                     extra = [("seed", init)] + ([("width", int(width))] if width else [])
@@ -97,6 +96,6 @@ register_experiment(
         expand,
         section,
         KEYS,
-        ("d", "n"),
+        ("d", "n", "solvers"),
     )
 )
