@@ -9,7 +9,6 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from relubench.datasets.base import Dataset, register_dataset, split_standardize
 from relubench.errors import InputError
@@ -58,6 +57,8 @@ def read_npz(
 
 def _read_csv(p: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
     """Features and target of a CSV with one header row; every row must have exactly the header's fields."""
+    import pandas as pd  # here, not at the top: a sweep case's process need not load pandas
+
     try:
         with open(p, newline="", encoding="utf-8") as fh:
             header = next(csv.reader(fh), None)

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from relubench.bench.config import load_config
-from relubench.bench.sweep import case_columns, execute, run_sweep
+from relubench.bench.sweep import case_columns, run_sweep
+from relubench.bench.worker import execute
 from relubench.datasets import load_dataset
 from relubench.problem import Problem
 from relubench.problem.formulations import (

@@ -208,7 +208,8 @@ def test_attack_experiments_run_and_the_report_draws_them(tmp_path, monkeypatch)
     import pandas as pd
 
     from relubench.bench.config import load_config
-    from relubench.bench.sweep import case_columns, execute, run_sweep
+    from relubench.bench.sweep import case_columns, run_sweep
+    from relubench.bench.worker import execute
 
     cfg = tmp_path / "rob.toml"
     cfg.write_text(

@@ -1,2 +1,3 @@
-"""Benchmarking: sweep cases (``cases``), configs (``config``), the experiment interface (``experiment``), running
-cases in isolated processes (``sweep``) and the results store (``store``)."""
+"""Benchmarking: sweep cases (``cases``), the config schema (``schema``) and loader (``config``), the experiment
+interface (``experiment``), one case in its own process (``worker``), running sweeps (``sweep``) and the results
+store (``store``)."""

@@ -23,18 +23,10 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from relubench.bench.cases import Case, SweepConfig
 from relubench.bench.store import ResultStore
-from relubench.datasets import Dataset, load_dataset
+from relubench.bench.worker import ROW_MARK
 from relubench.errors import InputError
-from relubench.problem.formulations import get_formulation
-from relubench.problem.instance import Problem
-from relubench.running.attacks import network_output, one_step_sizes, robust_accuracy
-from relubench.running.metrics import TOLERANCES, time_to_tolerance, y_scale
-from relubench.running.reference import gap_floor, reference_optimum, relative_gap
-from relubench.running.solver import get_solver
 
 
 def environment_info() -> dict[str, str]:
@@ -53,119 +45,6 @@ def environment_info() -> dict[str, str]:
     }
 
 
-def build_problem(case: Case) -> tuple[Problem, Dataset]:
-    ds = load_dataset(case.dataset, n=case.n, d=case.d, seed=case.seed, **dict(case.dataset_options))
-    problem = Problem.create(
-        ds.X_train,
-        ds.y_train,
-        case.beta,
-        patterns=case.P,
-        seed=case.seed,
-        bias=case.bias,
-        name=case.dataset,
-        loss=case.loss,
-        epsilon=case.epsilon,
-    )
-    return problem, ds
-
-
-def robustness_columns(problem: Problem, ds: Dataset, U: np.ndarray, a: np.ndarray) -> dict[str, Any]:
-    """Attack metrics of a trained network on +-1 labels (held-out rows when the dataset has them).
-
-    attack_one_step_median: median one-step attack size over ||x|| / sqrt(d) (:mod:`relubench.running.attacks`),
-    the step that changes the sign of the network's own output (labels play no part: an untrained network is
-    measured the same way); clean_accuracy; and at the case's epsilon > 0, pgd_robust_accuracy (l_inf PGD on
-    the margin).
-    """
-    X, y = (ds.X_test, ds.y_test) if ds.X_test.shape[0] else (ds.X_train, ds.y_train)
-    if not np.isin(y, (-1.0, 1.0)).all() or X.shape[0] == 0:
-        return {}
-    if problem.bias:
-        X = np.hstack([X, np.ones((X.shape[0], 1))])
-    out: dict[str, Any] = {
-        "attack_one_step_median": float(
-            np.quantile(one_step_sizes(X, U, a, None, problem.perturbable), 0.5, method="inverted_cdf")
-        ),
-        "clean_accuracy": float(np.mean(np.where(network_output(X, U, a) >= 0, 1.0, -1.0) == y)),
-        "attack_points": int(X.shape[0]),
-    }
-    if problem.epsilon > 0:
-        out["pgd_robust_accuracy"] = robust_accuracy(X, y, U, a, problem.epsilon, perturbable=problem.perturbable)
-    return out
-
-
-def execute(case: Case) -> dict[str, Any]:
-    """Run one case in this process and return its row (without isolation; see :func:`run_isolated`)."""
-    problem, ds = build_problem(case)
-    solver = get_solver(case.solver, **dict(case.options))
-    res = solver.solve(problem, case.formulation, tol=case.tol, time_limit=case.time_limit)
-    row: dict[str, Any] = {
-        **res.summary(),
-        "problem_hash": problem.content_hash,
-        "n_actual": problem.n,
-        "d_actual": problem.d,
-        "P_actual": problem.P,
-    }
-    ref = None
-    try:
-        ref_problem = problem
-        if case.reference_kind == "all" and problem.pattern_spec != "all":
-            ref_problem = Problem.create(
-                problem.X,
-                problem.y,
-                problem.beta,
-                patterns="all",
-                name=problem.name,
-                loss=problem.loss,
-                epsilon=problem.epsilon,
-            )
-        reference = reference_optimum(ref_problem, case.formulation)
-        ref = reference.value
-        row["reference_active_neurons"] = reference.active_neurons
-    except Exception as exc:  # a failed reference leaves the gap empty, it does not fail the case
-        row["message"] += f"; no reference: {exc}"
-    row["reference"] = ref
-    floor = gap_floor(problem.y)
-    row["gap_floor"] = floor
-    row["relative_gap"] = relative_gap(res.objective, ref, floor) if ref is not None else None
-    ys = y_scale(problem.y)
-    for tol in TOLERANCES:
-        t = time_to_tolerance(res, ref, tol, ys, floor) if ref is not None else None
-        row[f"time_to_{tol:g}"] = None if t is None else res.setup_s + t
-    row["trace"] = json.dumps([[p.seconds, p.objective, p.max_violation] for p in res.trace])
-    if res.weights is not None:
-        U, a = get_formulation(case.formulation).network(res.weights)
-        row.update(robustness_columns(problem, ds, U, a))
-    return row
-
-
-_ROW_MARK = "RELUBENCH-ROW "
-
-
-def _worker_main() -> int:
-    """Entry point of a case's process: a Case as JSON on stdin, its row as one marked JSON line on stdout."""
-    spec = json.loads(sys.stdin.read())
-    spec["options"] = tuple(tuple(kv) for kv in spec["options"])
-    spec["dataset_options"] = tuple(tuple(kv) for kv in spec.get("dataset_options", ()))
-    case = Case(**spec)
-    try:
-        import resource
-
-        cap = case.memory_limit_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    except (ImportError, ValueError, OSError):
-        pass
-    try:
-        kind, row = "ok", execute(case)
-    except MemoryError:
-        kind, row = "memory", {"message": "MemoryError (memory cap reached)"}
-    except BaseException as exc:  # any failure of a case is a result, reported in its row
-        kind, row = "error", {"message": f"{type(exc).__name__}: {exc}"[:2000]}
-    sys.stdout.write(_ROW_MARK + json.dumps([kind, row], default=str) + "\n")
-    sys.stdout.flush()
-    return 0
-
-
 def run_isolated(case: Case) -> dict[str, Any]:
     """Run a case in a fresh Python process; kill it at time_limit + grace. Always returns a complete row.
 
@@ -174,7 +53,7 @@ def run_isolated(case: Case) -> dict[str, Any]:
     spec = json.dumps(asdict(case), default=str)
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "relubench.bench.sweep"],
+        [sys.executable, "-m", "relubench.bench.worker"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -188,7 +67,7 @@ def run_isolated(case: Case) -> dict[str, Any]:
         out, err = proc.communicate()
         out = ""
     wall = time.perf_counter() - start
-    line = next((ln for ln in out.splitlines() if ln.startswith(_ROW_MARK)), None)
+    line = next((ln for ln in out.splitlines() if ln.startswith(ROW_MARK)), None)
     if line is None:
         if wall >= deadline:
             row = {"status": "time_limit", "message": f"killed after {wall:.1f} s (limit {case.time_limit} s)"}
@@ -198,7 +77,7 @@ def run_isolated(case: Case) -> dict[str, Any]:
             tail = err.strip().splitlines()[-1:] if err else []
             row = {"status": "crashed", "message": f"worker died ({why}) {' '.join(tail)}"[:2000]}
     else:
-        kind, row = json.loads(line[len(_ROW_MARK) :])
+        kind, row = json.loads(line[len(ROW_MARK) :])
         if kind == "memory":
             row["status"] = "memory"
         elif kind == "error":
@@ -311,7 +190,3 @@ def _dask_rows(todo: list[Case], scheduler: str, runner: Callable[[Case], dict[s
             yield fut.result()
     finally:
         client.close()
-
-
-if __name__ == "__main__":
-    sys.exit(_worker_main())
