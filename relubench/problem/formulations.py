@@ -187,12 +187,8 @@ def robust_losses(problem: Problem, Zdiff: np.ndarray) -> np.ndarray:
     """Per-point worst-case loss over the l_inf ball of radius problem.epsilon, patterns held fixed (see above)."""
     pred = masked_predict(problem, Zdiff)
     G = problem.mask_float @ Zdiff.T  # g_k = sum_i d_ik (v_i - w_i), n x d
-    shift = problem.epsilon * (np.abs(G) @ problem.perturbable)
-    if problem.loss == "hinge":
-        return np.maximum(0.0, 1.0 - problem.y * pred + shift)
-    if problem.loss == "squared":
-        return 0.5 * (np.abs(pred - problem.y) + shift) ** 2
-    raise InputError(f"the robust formulation has no worst case for the {problem.loss} loss")
+    shift = problem.epsilon * (np.abs(G) @ problem.perturbable)  # max |delta^T g_k| over the l_inf ball
+    return get_loss(problem.loss).worst_case(pred, problem.y, shift)
 
 
 RELU = Formulation(

@@ -24,6 +24,14 @@ class Loss(Protocol):
 
     def gradient(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray: ...
 
+    def worst_case(self, pred: np.ndarray, y: np.ndarray, shift: np.ndarray) -> np.ndarray:
+        """Per point, the largest loss over predictions pred + t with |t| <= shift."""
+        ...
+
+    def ascent(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Per point, the sign c such that increasing c * pred increases the loss (an attack's direction)."""
+        ...
+
 
 @dataclass(frozen=True)
 class SquaredLoss:
@@ -41,6 +49,12 @@ class SquaredLoss:
     def gradient(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
         return pred - y
 
+    def worst_case(self, pred: np.ndarray, y: np.ndarray, shift: np.ndarray) -> np.ndarray:
+        return 0.5 * (np.abs(pred - y) + shift) ** 2
+
+    def ascent(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.where(pred >= y, 1.0, -1.0)  # away from the target
+
 
 @dataclass(frozen=True)
 class HingeLoss:
@@ -56,6 +70,12 @@ class HingeLoss:
 
     def gradient(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.where(1.0 - y * pred > 0, -y, 0.0)
+
+    def worst_case(self, pred: np.ndarray, y: np.ndarray, shift: np.ndarray) -> np.ndarray:
+        return np.maximum(0.0, 1.0 - y * pred + shift)
+
+    def ascent(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return -np.asarray(y, dtype=float)  # down the margin (also where the hinge is flat)
 
 
 LOSSES: dict[str, Loss] = {"squared": SquaredLoss(), "hinge": HingeLoss()}  # keys: spec.LOSS_NAMES (tested)

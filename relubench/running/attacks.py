@@ -138,8 +138,7 @@ def pgd_attack(
         for _ in range(steps):
             Xp = X + delta
             f = network_output(Xp, U, a)
-            c = -y if loss == "hinge" else np.sign(f - y)  # ascent on -y f, or on |f - y|
-            c = np.where(c == 0, 1.0, c)
+            c = lf.ascent(f, y)  # hinge: down the margin -y f; squared: away from the target
             grad = c[:, None] * input_gradients(Xp, U, a) * pm
             if norm == "linf":
                 delta = project(delta + step * np.sign(grad))
