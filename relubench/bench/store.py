@@ -8,8 +8,9 @@ Guarantees (tested in tests/test_hostile.py and tests/test_sweep.py):
 * **Concurrent writers lose nothing.** Every read-modify-write holds an exclusive file lock (``filelock``) on
   ``.NAME.lock`` beside the table, so two sweeps writing one table (same or different configs) keep every row.
 * **Concurrent sweeps do not repeat a case.** A sweep claims a case (under the same lock, in ``.NAME.claims.json``)
-  before running it and skips cases that are finished or claimed by a live process; the claim of a process that
-  died (same host) or that is older than the case's time limit plus grace and a minute (other hosts) lapses.
+  before running it and skips cases that are claimed by a live process or that another sweep finished (a finished
+  case's claim becomes a "done" mark, so a claim never rereads the table); the claim of a process that died (same
+  host) or that is older than the case's time limit plus grace and a minute (other hosts) lapses.
 * **A damaged table is an error, not a crash, and is recoverable.** Each appended row is also written to an
   append-only journal ``.NAME.journal.jsonl`` (one JSON line per row, fsynced under the lock). A table that cannot
   be read, or that lacks the store's columns, gives a one-line error naming ``relubench recover TABLE``, which
@@ -121,13 +122,15 @@ class ResultStore:
     # ---- claims: concurrent sweeps do not run the same case twice
 
     def claim(self, case_hash: str, lapse_s: float, rerun_failed: bool = False) -> bool:
-        """Claim a case for this process; False when it is finished or claimed by another live process."""
+        """Claim a case for this process; False when another sweep finished it since this one read the table, or
+        another live process holds its claim. Reads only the claims file (the table is read once per sweep)."""
         with self._lock():
-            if case_hash in self.done_hashes(rerun_failed=rerun_failed):
-                return False
             claims = self._claims()
             other = claims.get(case_hash)
-            if other is not None and _alive(other) and time.time() - other.get("time", 0) < other.get("lapse", 0):
+            if other is not None and "done" in other:
+                if not (rerun_failed and other["done"] in FAILED):
+                    return False
+            elif other is not None and _alive(other) and time.time() - other.get("time", 0) < other.get("lapse", 0):
                 return False
             claims[case_hash] = {
                 "host": socket.gethostname(),
@@ -138,8 +141,8 @@ class ResultStore:
             self._write_claims(claims)
             return True
 
-    def release(self, case_hashes: list[str]) -> None:
-        """Drop this process's claims on these cases (finished, or not run after all)."""
+    def release(self, case_hashes: list[str], finished: dict[str, str] | None = None) -> None:
+        """Drop this process's claims on these cases; ``finished`` (hash -> status) marks them done for others."""
         if not case_hashes:
             return
         with self._lock():
@@ -147,9 +150,21 @@ class ResultStore:
             me = (socket.gethostname(), os.getpid())
             for h in case_hashes:
                 c = claims.get(h)
-                if c is not None and (c.get("host"), c.get("pid")) == me:
+                if finished and h in finished:
+                    claims[h] = {"done": finished[h]}
+                elif c is not None and (c.get("host"), c.get("pid")) == me:
                     del claims[h]
             self._write_claims(claims)
+
+    def forget_finished_not_in(self, table_hashes: set[str]) -> None:
+        """Drop "done" marks of cases the table does not hold (a table removed or rebuilt since)."""
+        if not self.claims_path.exists():
+            return
+        with self._lock():
+            claims = self._claims()
+            kept = {h: c for h, c in claims.items() if "done" not in c or h in table_hashes}
+            if len(kept) != len(claims):
+                self._write_claims(kept)
 
     def _claims(self) -> dict[str, dict[str, Any]]:
         try:

@@ -122,6 +122,7 @@ def run_sweep(
     time on one table split the cases between them; ``skipped`` counts cases finished or run by another sweep.
     """
     store = ResultStore(store_path)
+    store.forget_finished_not_in(store.done_hashes())
     done = store.done_hashes(rerun_failed=rerun_failed)
     todo = [c for c in config.cases if c.case_hash not in done]
     counts: dict[str, int] = {"skipped": len(config.cases) - len(todo)}
@@ -154,7 +155,7 @@ def run_sweep(
                 counts["skipped"] += 1
             else:
                 store.append([row])
-                store.release([row["case_hash"]])
+                store.release([row["case_hash"]], finished={row["case_hash"]: row["status"]})
                 counts[row["status"]] = counts.get(row["status"], 0) + 1
             if progress:
                 _progress(k, len(todo), start, row)
