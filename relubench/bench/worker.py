@@ -16,8 +16,8 @@ import numpy as np
 from relubench.bench.cases import Case
 from relubench.datasets import Dataset, load_dataset
 from relubench.problem.formulations import get_formulation
-from relubench.problem.instance import Problem
-from relubench.running.attacks import network_output, one_step_sizes, robust_accuracy
+from relubench.problem.instance import Problem, with_bias_column
+from relubench.running.attacks import accuracy, one_step_sizes, robust_accuracy
 from relubench.running.metrics import TOLERANCES, time_to_tolerance, y_scale
 from relubench.running.reference import gap_floor, reference_optimum, relative_gap
 from relubench.running.solver import get_solver
@@ -53,12 +53,12 @@ def robustness_columns(problem: Problem, ds: Dataset, U: np.ndarray, a: np.ndarr
     if not np.isin(y, (-1.0, 1.0)).all() or X.shape[0] == 0:
         return {}
     if problem.bias:
-        X = np.hstack([X, np.ones((X.shape[0], 1))])
+        X = with_bias_column(X)
     out: dict[str, Any] = {
         "attack_one_step_median": float(
             np.quantile(one_step_sizes(X, U, a, None, problem.perturbable), 0.5, method="inverted_cdf")
         ),
-        "clean_accuracy": float(np.mean(np.where(network_output(X, U, a) >= 0, 1.0, -1.0) == y)),
+        "clean_accuracy": accuracy(X, y, U, a),
         "attack_points": int(X.shape[0]),
     }
     if problem.epsilon > 0:

@@ -23,9 +23,9 @@ from relubench.errors import ReluBenchError
 from relubench.present.asv_offline import make_offline
 from relubench.present.report import write_report
 from relubench.problem.formulations import get_formulation
-from relubench.problem.instance import Problem
+from relubench.problem.instance import Problem, perturbable_columns, with_bias_column
 from relubench.problem.spec import ProblemClass
-from relubench.running.attacks import network_output, one_step_sizes, pgd_attack
+from relubench.running.attacks import accuracy, one_step_sizes, robust_accuracy
 from relubench.running.reference import cached_reference, gap_floor, reference_optimum, relative_gap
 from relubench.running.solver import get_solver, reference_solvers, solver_class, solver_names
 
@@ -148,12 +148,10 @@ def cmd_attack(args: argparse.Namespace) -> int:
         raise ReluBenchError(f"{args.network}: the network was trained {'with' if bias else 'without'} --bias")
     X, y = (ds.X_test, ds.y_test) if ds.X_test.shape[0] else (ds.X_train, ds.y_train)
     if bias:
-        X = np.hstack([X, np.ones((X.shape[0], 1))])
+        X = with_bias_column(X)
     if X.shape[1] != U.shape[0]:
         raise ReluBenchError(f"{args.network}: the network takes d = {U.shape[0]} inputs, the data have {X.shape[1]}")
-    perturbable = np.ones(X.shape[1])
-    if bias:
-        perturbable[-1] = 0.0
+    perturbable = perturbable_columns(X.shape[1], bias)
     labels = y if np.isin(y, (-1.0, 1.0)).all() else None
     sizes = one_step_sizes(X, U, a, labels, perturbable)
     q = np.quantile(sizes, [0.1, 0.25, 0.5, 0.75, 0.9], method="inverted_cdf")  # inf stays inf
@@ -165,10 +163,10 @@ def cmd_attack(args: argparse.Namespace) -> int:
         "already_wrong": int((sizes == 0).sum()),
     }
     if labels is not None:
-        out["clean_accuracy"] = float(np.mean(np.where(network_output(X, U, a) >= 0, 1.0, -1.0) == labels))
+        out["clean_accuracy"] = accuracy(X, labels, U, a)
         if args.epsilon > 0:
-            _, Xadv = pgd_attack(X, labels, U, a, args.epsilon, "hinge", args.norm, args.steps, 3, perturbable)
-            out["pgd_robust_accuracy"] = float(np.mean(np.where(network_output(Xadv, U, a) >= 0, 1.0, -1.0) == labels))
+            pgd = {"norm": args.norm, "steps": args.steps, "restarts": 3, "perturbable": perturbable}
+            out["pgd_robust_accuracy"] = robust_accuracy(X, labels, U, a, args.epsilon, **pgd)
             out["pgd"] = {"epsilon": args.epsilon, "norm": args.norm, "steps": args.steps, "restarts": 3}
     if args.json:
         print(strict_json(out))

@@ -30,6 +30,19 @@ from relubench.resources import require_memory
 BYTES_PER_MASK_ENTRY = 25
 
 
+def with_bias_column(X: np.ndarray) -> np.ndarray:
+    """X with a column of ones appended (the ``bias`` convention: patterns are drawn after it is added)."""
+    return np.hstack([X, np.ones((X.shape[0], 1))])
+
+
+def perturbable_columns(d: int, bias: bool) -> np.ndarray:
+    """1.0 for the columns an adversary may perturb, 0.0 for the bias column (the last one, when ``bias``)."""
+    out = np.ones(d)
+    if bias:
+        out[-1] = 0.0
+    return out
+
+
 def beta_from_scnn_lambda(lam: float, n: int) -> float:
     """Weight decay beta of relubench's unscaled objective for scnn's lambda (loss scaled by 1/n)."""
     return float(lam) * n
@@ -123,7 +136,7 @@ class Problem:
         if loss in LABEL_LOSSES and not np.isin(y, (-1.0, 1.0)).all():
             raise InputError(f"the {loss} loss needs labels in {{-1, +1}}")
         if bias:
-            X = np.hstack([X, np.ones((X.shape[0], 1))])
+            X = with_bias_column(X)
         if isinstance(patterns, str):
             if patterns != "all":
                 try:
@@ -180,10 +193,7 @@ class Problem:
     @cached_property
     def perturbable(self) -> np.ndarray:
         """1.0 for the feature columns an adversary may perturb, 0.0 for the bias column (float64, length d)."""
-        out = np.ones(self.d)
-        if self.bias:
-            out[-1] = 0.0
-        return out
+        return perturbable_columns(self.d, self.bias)
 
     @property
     def n(self) -> int:

@@ -70,14 +70,16 @@ def one_step_sizes(
     Xl, sl, rl = X[live], s[live], r[live]
     direction = -sl[:, None] * g[live] / gn[live][:, None]  # toward the other sign
 
-    def flipped(t: np.ndarray) -> np.ndarray:  # t: (k,) or (k, q) steps in units of r
-        t = np.atleast_2d(t.T).T if t.ndim == 1 else t
+    def flipped(t: np.ndarray) -> np.ndarray:  # t: (k, q) steps in units of r -> (k, q) sign changed
         pts = Xl[:, None, :] + (t * rl[:, None])[:, :, None] * direction[:, None, :]
         vals = np.maximum(pts @ U, 0.0) @ a
         return sl[:, None] * vals <= 0
 
     grid = np.geomspace(1e-4, 1e4, scan)
-    hits = flipped(np.broadcast_to(grid, (Xl.shape[0], scan)).copy())
+    chunk = 8  # grid points per evaluation: memory k x 8 x d, not k x scan x d
+    hits = np.concatenate(
+        [flipped(np.tile(grid[i : i + chunk], (Xl.shape[0], 1))) for i in range(0, scan, chunk)], axis=1
+    )
     found = hits.any(axis=1)
     first = np.argmax(hits, axis=1)
     lo = np.where(first > 0, grid[np.maximum(first - 1, 0)], 0.0)
@@ -152,7 +154,12 @@ def pgd_attack(
     return best_loss, best_X
 
 
+def accuracy(X: np.ndarray, y: np.ndarray, U: np.ndarray, a: np.ndarray) -> float:
+    """Fraction of points whose label (+-1) the sign of the output matches (an output of 0 counts as +1)."""
+    return float(np.mean(np.where(network_output(X, U, a) >= 0, 1.0, -1.0) == y))
+
+
 def robust_accuracy(X: np.ndarray, y: np.ndarray, U: np.ndarray, a: np.ndarray, epsilon: float, **pgd: object) -> float:
     """Fraction of points whose label sign survives the PGD attack on the margin (hinge ascent)."""
     _, Xadv = pgd_attack(X, y, U, a, epsilon, loss="hinge", **pgd)  # type: ignore[arg-type]
-    return float(np.mean(np.sign(network_output(Xadv, U, a)) == y))
+    return accuracy(Xadv, y, U, a)
