@@ -616,3 +616,15 @@ def test_damaged_table_is_an_error_and_recover_rebuilds_it(tmp_path, monkeypatch
     assert set(fixed["case_hash"]) == set(good["case_hash"]) and fixed["case_hash"].is_unique
     assert Path(f"{out}.damaged").exists()
     assert run_sweep(load_config(cfg), out, progress=False, runner=fast_runner) == {"skipped": len(good)}
+
+
+def test_isolated_backend_reports_its_own_failure(monkeypatch):
+    """A backend without a time limit of its own that fails in its process reports the failure, not a time limit."""
+    r = np.random.default_rng(0)
+    pb = Problem.create(r.standard_normal((20, 3)), r.standard_normal(20), 0.5, patterns=4)
+    res = get_solver("cvxpy-ecos", verbose=False).solve(pb, "relu", tol=1e-6, time_limit=30)
+    assert res.status == "optimal"  # the process path itself works
+    bad = get_solver("cvxpy-ecos")
+    bad.options = {"no_such_option": 1}  # refused inside the spawned process by get_solver
+    res = bad.solve(pb, "relu", tol=1e-6, time_limit=30)
+    assert res.status == "error" and "no_such_option" in res.message

@@ -169,14 +169,18 @@ class Solver:
         send.close()
         try:
             try:
-                ready = receive.poll(ISOLATION_START_S) and receive.recv() == ("ready", None)
-                start = time.perf_counter()
-                if not ready or not receive.poll(time_limit + ISOLATION_GRACE_S):
-                    wall = time.perf_counter() - start
-                    why = "did not start" if not ready else f"killed after {wall:.1f} s"
-                    msg = f"{why}: {self.name} has no time limit of its own (limit {time_limit:g} s)"
-                    return Result(self.name, formulation, "time_limit", solve_s=wall, message=msg)
+                if not receive.poll(ISOLATION_START_S):
+                    msg = f"the process of {self.name} did not start within {ISOLATION_START_S:g} s"
+                    return Result(self.name, formulation, "error", message=msg)
                 kind, payload = receive.recv()
+                if kind == "ready":
+                    start = time.perf_counter()
+                    if not receive.poll(time_limit + ISOLATION_GRACE_S):
+                        wall = time.perf_counter() - start
+                        msg = f"killed after {wall:.1f} s: {self.name} has no time limit of its own"
+                        msg += f" (limit {time_limit:g} s)"
+                        return Result(self.name, formulation, "time_limit", solve_s=wall, message=msg)
+                    kind, payload = receive.recv()
             except EOFError:
                 return Result(self.name, formulation, "error", message=f"solver process died (exit {proc.exitcode})")
         finally:
