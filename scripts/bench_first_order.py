@@ -25,7 +25,8 @@ import numpy as np
 
 from relubench.datasets import load_dataset
 from relubench.problem import Problem
-from relubench.running.metrics import TOLERANCES, reached, time_to_tolerance, y_scale
+from relubench.problem.instance import y_scale
+from relubench.running.metrics import TOLERANCES, reached, time_to_tolerance
 from relubench.running.reference import reference_optimum, relative_gap
 from relubench.running.solver import get_solver
 

@@ -57,7 +57,7 @@ from relubench.problem.formulations import (
     group_norm_sum,
     group_soft_threshold,
 )
-from relubench.problem.instance import Problem
+from relubench.problem.instance import Problem, y_scale
 from relubench.running.result import Callback, Result, Tracer
 from relubench.running.solver import Capabilities, Solver, register
 
@@ -212,6 +212,7 @@ class ADMM(Solver):
             # (np.minimum then np.maximum: faster here than np.clip with array bounds or copysign)
             LO = np.where(Sig > 0, -np.inf, 0.0).astype(sdt)
             HI = np.where(Sig > 0, 0.0, np.inf).astype(sdt)
+        yscale = y_scale(problem.y)
         setup = time.perf_counter() - t0
 
         tracer = Tracer(callback)
@@ -310,7 +311,8 @@ class ADMM(Solver):
             stop = tracer.record(obj, viol)
             eps_pri = np.sqrt(dim_p) * tol * 1e-3 + tol * pri_scale
             eps_dual = np.sqrt(dim_d) * tol * 1e-3 + tol * dual_scale
-            if (r_pri <= eps_pri and r_dual <= eps_dual) or stop:
+            # residuals small, and (relu) the point feasible to the same tolerance: "reached tol" by relubench's rule
+            if (r_pri <= eps_pri and r_dual <= eps_dual and viol <= tol * yscale) or stop:
                 status = "optimal"
                 break
             if time_limit is not None and tracer.elapsed() >= time_limit:

@@ -8,7 +8,7 @@ import numpy as np
 
 from relubench.problem.conic import build
 from relubench.problem.formulations import evaluate
-from relubench.problem.instance import Problem
+from relubench.problem.instance import Problem, y_scale
 from relubench.running.result import Callback, Result, Tracer
 from relubench.running.solver import Capabilities, Solver, register
 
@@ -121,8 +121,10 @@ class SCSNative(Solver):
         if data.n_nonneg:
             cone["l"] = data.n_nonneg
         settings = {
-            "eps_abs": tol,
-            "eps_rel": tol,
+            # SCS bounds its residuals by eps_abs + eps_rel * (data norms, about max|y| here): a tenth of tol in
+            # both, so that a "solved" point also meets relubench's rule (violation <= tol * max|y|)
+            "eps_abs": 0.1 * tol * min(1.0, y_scale(problem.y)),
+            "eps_rel": 0.1 * tol,
             "max_iters": int(self.options.get("max_iters", 100_000)),
             "verbose": bool(self.options.get("verbose", False)),
         }

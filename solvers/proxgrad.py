@@ -24,8 +24,7 @@ import numpy as np
 
 from relubench.errors import NumericalError
 from relubench.problem.formulations import dual_gap_gated, dual_gap_relu, group_norm_sum, group_soft_threshold
-from relubench.problem.instance import Problem
-from relubench.running.metrics import y_scale
+from relubench.problem.instance import Problem, y_scale
 from relubench.running.result import Callback, Result, Tracer
 from relubench.running.solver import Capabilities, Solver, register
 

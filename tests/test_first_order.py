@@ -7,7 +7,8 @@ from conftest import small_problem
 from relubench.errors import InputError
 from relubench.problem import Problem
 from relubench.problem.formulations import gated_objective
-from relubench.running.metrics import time_to_tolerance, y_scale
+from relubench.problem.instance import y_scale
+from relubench.running.metrics import time_to_tolerance
 from relubench.running.reference import reference_optimum, relative_gap
 from relubench.running.solver import get_solver
 

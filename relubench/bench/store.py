@@ -36,7 +36,7 @@ from filelock import FileLock, Timeout
 
 from relubench.errors import InputError
 
-FAILED = ("crashed", "time_limit", "memory", "error", "numerical_error", "max_iter", "infeasible")
+FAILED = ("crashed", "time_limit", "memory", "error", "numerical_error", "max_iter", "infeasible", "inaccurate")
 REQUIRED = ("case_hash", "status")
 LOCK_TIMEOUT_S = 600.0
 

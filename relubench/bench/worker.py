@@ -16,9 +16,9 @@ import numpy as np
 from relubench.bench.cases import Case
 from relubench.datasets import Dataset, load_dataset
 from relubench.problem.formulations import get_formulation
-from relubench.problem.instance import Problem, with_bias_column
+from relubench.problem.instance import Problem, with_bias_column, y_scale
 from relubench.running.attacks import accuracy, one_step_sizes, robust_accuracy
-from relubench.running.metrics import TOLERANCES, time_to_tolerance, y_scale
+from relubench.running.metrics import TOLERANCES, time_to_tolerance
 from relubench.running.reference import gap_floor, reference_optimum, relative_gap
 from relubench.running.solver import get_solver
 

@@ -30,6 +30,11 @@ from relubench.resources import require_memory
 BYTES_PER_MASK_ENTRY = 25
 
 
+def y_scale(y: np.ndarray) -> float:
+    """Scale of the targets used to make constraint violations relative: max(|y|_inf, 1e-12)."""
+    return max(float(np.abs(y).max(initial=0.0)), 1e-12)
+
+
 def with_bias_column(X: np.ndarray) -> np.ndarray:
     """X with a column of ones appended (the ``bias`` convention: patterns are drawn after it is added)."""
     return np.hstack([X, np.ones((X.shape[0], 1))])

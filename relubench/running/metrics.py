@@ -29,11 +29,6 @@ def time_to_tolerance(result: Result, reference: float, tol: float, y_scale: flo
     return float("inf")
 
 
-def y_scale(y: np.ndarray) -> float:
-    """Scale of the targets used to make constraint violations relative: max(|y|_inf, 1e-12)."""
-    return max(float(np.abs(y).max(initial=0.0)), 1e-12)
-
-
 def prediction_scores(X: np.ndarray, y: np.ndarray, U: np.ndarray, a: np.ndarray) -> dict[str, float]:
     """MSE of the network's predictions and, for +/-1 labels, the accuracy of their signs."""
     pred = network_predict(X, U, a)

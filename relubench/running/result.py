@@ -9,7 +9,17 @@ from typing import Any
 
 import numpy as np
 
-STATUSES = ("optimal", "max_iter", "time_limit", "infeasible", "numerical_error", "error", "unavailable", "untrained")
+STATUSES = (
+    "optimal",
+    "inaccurate",  # the backend's stopping test held but its point violates the constraints by more than tol max|y|
+    "max_iter",
+    "time_limit",
+    "infeasible",
+    "numerical_error",
+    "error",
+    "unavailable",
+    "untrained",
+)
 
 
 @dataclass

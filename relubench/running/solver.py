@@ -30,7 +30,7 @@ import numpy as np
 from relubench import __version__
 from relubench.errors import InputError, NumericalError
 from relubench.problem.formulations import evaluate, get_formulation
-from relubench.problem.instance import Problem
+from relubench.problem.instance import Problem, y_scale
 from relubench.problem.spec import ProblemClass
 from relubench.running.result import Callback, Result
 
@@ -153,6 +153,13 @@ class Solver:
             if res.weights is not None:
                 for key, value in evaluate(problem, pc, res.weights).items():
                     setattr(res, key, value)
+                limit = tol * y_scale(problem.y)
+                if res.status == "optimal" and res.max_violation > limit:  # optimal needs feasibility to tol too
+                    res.status = "inaccurate"
+                    res.message += (
+                        f"; stopping test met but the constraint violation {res.max_violation:.2e} exceeds "
+                        f"tol * max|y| = {limit:.2e}"
+                    )
         return res
 
     def _solve_isolated(self, problem: Problem, formulation: str, tol: float, time_limit: float) -> Result:
