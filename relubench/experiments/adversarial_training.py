@@ -21,8 +21,9 @@ from relubench.bench.cases import Case
 from relubench.bench.experiment import Defaults, Experiment, register_experiment
 from relubench.bench.schema import NONNEGATIVE, POSITIVE_INT, int_or_list
 from relubench.errors import InputError
-from relubench.experiments.common import CaseBuilder, int_list, numeric
+from relubench.experiments.common import CaseBuilder, int_list
 from relubench.present.html import caption, png, subplots, table_html
+from relubench.present.report import numeric_column
 from relubench.problem.spec import ProblemClass
 from relubench.running.solver import reference_solvers
 
@@ -56,14 +57,14 @@ METHODS = {"robust": "convex adversarial training", "relu": "standard convex tra
 
 
 def section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
-    ok = df[numeric(df, "clean_accuracy").notna()].copy()
+    ok = df[numeric_column(df, "clean_accuracy").notna()].copy()
     if ok.empty:
         return "<p>No finished cases with accuracies.</p>", {}
     ok["method"] = ok["formulation"].map(METHODS).fillna(ok["solver"] + " + PGD training")
-    ok["eps"] = numeric(ok, "epsilon").fillna(0.0)
-    ok["clean"] = numeric(ok, "clean_accuracy")
-    ok["robust"] = numeric(ok, "pgd_robust_accuracy").where(ok["eps"] > 0, ok["clean"])  # eps 0: no attack
-    ok["robust objective"] = numeric(ok, "objective").where(ok["formulation"] == "robust")
+    ok["eps"] = numeric_column(ok, "epsilon").fillna(0.0)
+    ok["clean"] = numeric_column(ok, "clean_accuracy")
+    ok["robust"] = numeric_column(ok, "pgd_robust_accuracy").where(ok["eps"] > 0, ok["clean"])  # eps 0: no attack
+    ok["robust objective"] = numeric_column(ok, "objective").where(ok["formulation"] == "robust")
     agg = ok.groupby(["method", "eps"])[["clean", "robust", "robust objective"]].median().reset_index()
     fig, axes = subplots(1, 3, figsize=(14, 3.8))
     for method, g in agg.groupby("method", sort=True):

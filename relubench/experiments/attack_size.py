@@ -19,8 +19,9 @@ import pandas as pd
 from relubench.bench.cases import Case
 from relubench.bench.experiment import Defaults, Experiment, register_experiment
 from relubench.bench.schema import NAMES, POSITIVE_INT, int_or_list
-from relubench.experiments.common import CaseBuilder, int_list, numeric, reference_solver, str_list
+from relubench.experiments.common import CaseBuilder, int_list, reference_solver, str_list
 from relubench.present.html import caption, png, subplots, table_html
+from relubench.present.report import numeric_column
 
 KIND = "attack_size"
 
@@ -46,12 +47,12 @@ def _who(row: pd.Series) -> str:
 
 
 def section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
-    ok = df[numeric(df, "attack_one_step_median").notna()].copy()
+    ok = df[numeric_column(df, "attack_one_step_median").notna()].copy()
     if ok.empty:
         return "<p>No finished cases with attack sizes.</p>", {}
     ok["network"] = ok.apply(_who, axis=1)
-    ok["d"] = numeric(ok, "d_actual")
-    ok["size"] = numeric(ok, "attack_one_step_median")
+    ok["d"] = numeric_column(ok, "d_actual")
+    ok["size"] = numeric_column(ok, "attack_one_step_median")
     med = ok.groupby(["network", "d"])["size"].median().unstack("d")
     fig, ax = subplots(figsize=(6.5, 3.8))
     for name, row in med.iterrows():

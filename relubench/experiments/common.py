@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from relubench.bench.cases import PRESETS, Case
@@ -133,11 +132,6 @@ class CaseBuilder:
             loss=loss,
             epsilon=epsilon,
         )
-
-
-def numeric(df: pd.DataFrame, col: str) -> pd.Series:
-    """The column as numbers (NaN where missing or not numeric)."""
-    return pd.to_numeric(df[col], errors="coerce") if col in df else pd.Series(np.nan, index=df.index)
 
 
 def loglog_slope(x: np.ndarray, y: np.ndarray) -> float:

@@ -18,10 +18,10 @@ from relubench.experiments.common import (
     int_list,
     log_ticks,
     loglog_slope,
-    numeric,
     str_list,
 )
 from relubench.present.html import caption, png, subplots, table_html
+from relubench.present.report import numeric_column
 
 KIND = "iteration_time"
 
@@ -40,11 +40,11 @@ def expand(spec: dict[str, Any], defaults: Defaults, where: str) -> list[Case]:
 
 
 def section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
-    ok = df[(numeric(df, "iterations") > 0) & df["status"].isin(["optimal", "max_iter", "time_limit"])].copy()
+    ok = df[(numeric_column(df, "iterations") > 0) & df["status"].isin(["optimal", "max_iter", "time_limit"])].copy()
     if ok.empty:
         return "<p>No finished cases.</p>", {}
-    ok["per_iter"] = numeric(ok, "solve_s") / numeric(ok, "iterations")
-    ok["n"] = numeric(ok, "n_actual")
+    ok["per_iter"] = numeric_column(ok, "solve_s") / numeric_column(ok, "iterations")
+    ok["n"] = numeric_column(ok, "n_actual")
     ok["Preq"] = pd.to_numeric(ok["P"], errors="coerce")
     # the n-sweep shares one P, the P-sweep one n: the most frequent value of each
     P_fixed = ok["Preq"].mode().iloc[0]

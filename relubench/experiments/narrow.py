@@ -21,11 +21,11 @@ from relubench.experiments.common import (
     CaseBuilder,
     int_list,
     log_ticks,
-    numeric,
     reference_solver,
     str_list,
 )
 from relubench.present.html import caption, png, subplots, table_html
+from relubench.present.report import numeric_column
 
 KIND = "narrow"
 
@@ -50,15 +50,15 @@ def expand(spec: dict[str, Any], defaults: Defaults, where: str) -> list[Case]:
 
 
 def section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
-    conv = df[(df["formulation"] == "relu") & numeric(df, "reference_active_neurons").notna()].copy()
-    net = df[(df["formulation"] == "nonconvex") & numeric(df, "relative_gap").notna()].copy()
+    conv = df[(df["formulation"] == "relu") & numeric_column(df, "reference_active_neurons").notna()].copy()
+    net = df[(df["formulation"] == "nonconvex") & numeric_column(df, "relative_gap").notna()].copy()
     if conv.empty and net.empty:
         return "<p>No finished cases.</p>", {}
     fig, axes = subplots(1, 2, figsize=(11, 3.8))
     headline: dict[str, Any] = {}
     parts = []
     if not conv.empty:
-        conv["n"] = numeric(conv, "n_actual")
+        conv["n"] = numeric_column(conv, "n_actual")
         act = conv.groupby("n")["reference_active_neurons"].median()
         axes[0].plot(act.index, act.to_numpy(), marker="o", label="active neurons of the optimum")
         axes[0].plot(act.index, act.index + 1, "k--", label="bound n + 1")
@@ -68,7 +68,7 @@ def section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
         t = pd.DataFrame({"n": act.index.astype(int), "active neurons (median over seeds)": act.to_numpy()})
         parts.append(table_html(t))
     if not net.empty:
-        net["gap"] = numeric(net, "relative_gap")
+        net["gap"] = numeric_column(net, "relative_gap")
         net["m"] = net["options"].map(lambda s: _width(s))
         net = net[net["m"].notna()]
         rows = []
@@ -80,7 +80,7 @@ def section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
             for mm, r in stats.iterrows():
                 rows.append({"solver": solver, "width m": int(mm), "median gap": r["median"], "min gap": r["min"]})
                 headline[f"{solver} m={int(mm)} median gap"] = float(r["median"])
-        wn = int(numeric(net, "n_actual").iloc[0])
+        wn = int(numeric_column(net, "n_actual").iloc[0])
         same = conv[(conv["n"] == wn) & (conv["seed"] == net["seed"].iloc[0])] if not conv.empty else conv
         if not same.empty:  # the optimum of the very data the networks were trained on
             mstar = float(same["reference_active_neurons"].iloc[0])

@@ -18,10 +18,10 @@ from relubench.bench.schema import NAMES, NONNEGATIVE_INT, POSITIVE_INT, int_or_
 from relubench.experiments.common import (
     CaseBuilder,
     int_list,
-    numeric,
     str_list,
 )
 from relubench.present.html import caption, png, subplots, table_html
+from relubench.present.report import numeric_column
 
 KIND = "nonconvex_gaps"
 
@@ -41,11 +41,11 @@ def expand(spec: dict[str, Any], defaults: Defaults, where: str) -> list[Case]:
 
 
 def section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
-    ok = df[numeric(df, "relative_gap").notna()].copy()
+    ok = df[numeric_column(df, "relative_gap").notna()].copy()
     if ok.empty:
         return "<p>No finished cases.</p>", {}
-    ok["gap"] = numeric(ok, "relative_gap")
-    ok["n"] = numeric(ok, "n_actual").astype(int)
+    ok["gap"] = numeric_column(ok, "relative_gap")
+    ok["n"] = numeric_column(ok, "n_actual").astype(int)
     groups = list(ok.groupby(["solver", "n"], sort=True))
     fig, ax = subplots(figsize=(max(5.5, 1.3 * len(groups) + 2), 3.8))
     floor = 1e-8

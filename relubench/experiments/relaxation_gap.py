@@ -20,10 +20,10 @@ from relubench.experiments.common import (
     CaseBuilder,
     int_list,
     log_ticks,
-    numeric,
     reference_solver,
 )
 from relubench.present.html import caption, png, subplots, table_html
+from relubench.present.report import numeric_column
 
 KIND = "relaxation_gap"
 
@@ -39,16 +39,16 @@ def expand(spec: dict[str, Any], defaults: Defaults, where: str) -> list[Case]:
 
 
 def section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
-    ok = df[(df["status"] == "optimal") & numeric(df, "objective").notna()].copy()
+    ok = df[(df["status"] == "optimal") & numeric_column(df, "objective").notna()].copy()
     if ok.empty:
         return "<p>No solved cases.</p>", {}
     # where all patterns could not be enumerated (larger d), the best objective any P reached on the same data
     # (same n and seed) stands in for the global optimum
-    obj = numeric(ok, "objective")
+    obj = numeric_column(ok, "objective")
     best = obj.groupby([ok["dataset"], ok["n_actual"], ok["seed"]]).transform("min")
-    exact = numeric(ok, "relative_gap").notna()
-    ok["gap"] = numeric(ok, "relative_gap").where(exact, (obj - best) / best.abs()).clip(lower=0)
-    ok["n"] = numeric(ok, "n_actual")
+    exact = numeric_column(ok, "relative_gap").notna()
+    ok["gap"] = numeric_column(ok, "relative_gap").where(exact, (obj - best) / best.abs()).clip(lower=0)
+    ok["n"] = numeric_column(ok, "n_actual")
     ok["Preq"] = pd.to_numeric(ok["P"], errors="coerce")
     med = ok.groupby(["n", "Preq"])["gap"].median().unstack("Preq")
     fig, axes = subplots(1, 2, figsize=(11, 3.8))

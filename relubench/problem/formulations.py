@@ -122,9 +122,6 @@ class Formulation:
             zip((k for k, _ in self.blocks), np.hsplit(np.asarray(Z, dtype=float), len(self.blocks)), strict=True)
         )
 
-    def stack(self, weights: dict[str, np.ndarray]) -> np.ndarray:
-        return np.hstack([weights[k] for k, _ in self.blocks])
-
     @property
     def output_signs(self) -> np.ndarray:
         return np.array([s for _, s in self.blocks], dtype=float)
@@ -227,10 +224,6 @@ def get_formulation(which: str | ProblemClass) -> Formulation:
     if name not in FORMULATIONS:
         raise InputError(f"unknown formulation {name!r}; choose one of {', '.join(FORMULATION_NAMES)}")
     return FORMULATIONS[name]
-
-
-def check_formulation(name: str) -> str:
-    return get_formulation(name).name
 
 
 def evaluate(problem: Problem, formulation: str | ProblemClass, weights: dict[str, np.ndarray]) -> dict[str, float]:
