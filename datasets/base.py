@@ -18,9 +18,17 @@ class Dataset:
     y_train: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
-    task: str  # "classification" (+/-1 labels) or "regression"
+    task: str  # "classification" (+/-1 labels; n x c: +1 for the class, -1 elsewhere) or "regression"
     masks: np.ndarray | None = None  # optional user-given pattern masks (n_train x P)
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+def one_hot_pm1(labels: np.ndarray) -> np.ndarray:
+    """n x c targets for c classes: +1 in the column of the row's class, -1 elsewhere (classes sorted)."""
+    classes, idx = np.unique(labels, return_inverse=True)
+    out = -np.ones((labels.shape[0], classes.size))
+    out[np.arange(labels.shape[0]), idx] = 1.0
+    return out
 
 
 _LOADERS: dict[str, Callable[..., Dataset]] = {}
@@ -75,6 +83,7 @@ def split_standardize(
     sd[sd == 0] = 1.0
     Xtr, Xte = (Xtr - mu) / sd, (Xte - mu) / sd
     if standardize_y:
-        ym, ys = ytr.mean(), ytr.std() or 1.0
+        ym, ys = ytr.mean(axis=0), ytr.std(axis=0)
+        ys = np.where(ys > 0, ys, 1.0)
         ytr, yte = (ytr - ym) / ys, (yte - ym) / ys
     return Xtr, ytr, Xte, yte

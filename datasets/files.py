@@ -56,7 +56,10 @@ def read_npz(
 
 
 def _read_csv(p: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
-    """Features and target of a CSV with one header row; every row must have exactly the header's fields."""
+    """Features and target(s) of a CSV with one header row; every row must have exactly the header's fields.
+
+    ``target`` names one column, or several separated by commas (y then has one column per name: c outputs).
+    """
     import pandas as pd  # here, not at the top: a sweep case's process need not load pandas
 
     try:
@@ -91,16 +94,30 @@ def _read_csv(p: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
         ) from None
     if df.empty:
         raise InputError(f"{p}: no data rows below the header")
-    if target not in df.columns:
-        raise InputError(f"{p}: no target column {target!r} (columns: {', '.join(map(str, df.columns))})")
+    targets = target_names(target)
+    missing = [t for t in targets if t not in df.columns]
+    if missing:
+        raise InputError(
+            f"{p}: no target column {', '.join(map(repr, missing))} (columns: {', '.join(map(str, df.columns))})"
+        )
     bad = [str(c) for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
     if bad:
         raise InputError(f"{p}: non-numeric column(s): {', '.join(bad)}")
-    y = df[target].to_numpy(dtype=float)
-    X = df.drop(columns=[target]).to_numpy(dtype=float)
+    y = df[targets].to_numpy(dtype=float)
+    X = df.drop(columns=targets).to_numpy(dtype=float)
     if X.shape[1] == 0:
-        raise InputError(f"{p}: no feature columns besides the target {target!r}")
-    return X, y
+        raise InputError(f"{p}: no feature columns besides the target(s) {target!r}")
+    return X, (y[:, 0] if len(targets) == 1 else y)
+
+
+def target_names(target: str) -> list[str]:
+    """The target column names of a ``--target`` value (comma-separated; no empty or repeated name)."""
+    names = [t.strip() for t in str(target).split(",")]
+    if any(not t for t in names):
+        raise InputError(f"--target has an empty column name: {target!r}")
+    if len(set(names)) != len(names):
+        raise InputError(f"--target names a column twice: {target!r}")
+    return names
 
 
 def load_file(
@@ -111,8 +128,9 @@ def load_file(
     n: int | None = None,
     standardize: bool = False,
 ) -> Dataset:
-    """Read a CSV (header row, numeric columns, ``target`` column holds y) or an NPZ (X, y, optional D).
+    """Read a CSV (header row, numeric columns, ``target`` column(s) hold y) or an NPZ (X, y, optional D).
 
+    y may have c columns (CSV: ``target="a,b,c"``; NPZ: y of shape (n, c)): c outputs.
     NPZ files are read with ``allow_pickle=False``. A mask array D (n x P, boolean) is only accepted when the
     rows are used as given (no split, no subsample). Data are used as given unless ``standardize``.
     """
@@ -131,8 +149,12 @@ def load_file(
         raise InputError(f"{p}: unsupported data file type {p.suffix!r} (use .csv or .npz)")
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
-    if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0] or X.shape[0] == 0:
-        raise InputError(f"{p}: need X of shape (n, d) and y of length n with n >= 1, got {X.shape} and {y.shape}")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if X.ndim != 2 or y.ndim not in (1, 2) or X.shape[0] != y.shape[0] or X.shape[0] == 0 or y.size == 0:
+        raise InputError(
+            f"{p}: need X of shape (n, d) and y of length n (or n x c) with n >= 1, got {X.shape} and {y.shape}"
+        )
     if not (np.isfinite(X).all() and np.isfinite(y).all()):
         raise InputError(f"{p}: data contain NaN or infinite values")
     if masks is not None:
@@ -145,6 +167,21 @@ def load_file(
         Xte, yte = X[:0], y[:0]
     task = "classification" if np.isin(y, (-1.0, 1.0)).all() else "regression"
     return Dataset(p.stem, X, y, Xte, yte, task, meta={"path": str(p)})
+
+
+def with_test_file(ds: Dataset, path: str | Path, target: str = "y") -> Dataset:
+    """``ds`` with its held-out rows replaced by those of a file (same features and outputs; used as given)."""
+    if ds.X_test.shape[0]:
+        raise InputError("--test replaces the held-out rows: do not combine it with --test-fraction")
+    held = load_file(path, target=target)
+    if held.masks is not None:
+        raise InputError(f"{path}: a held-out file has no pattern masks (found an array D)")
+    if held.X_train.shape[1] != ds.X_train.shape[1]:
+        raise InputError(f"{path}: {held.X_train.shape[1]} features, the training data have {ds.X_train.shape[1]}")
+    if held.y_train.shape[1:] != ds.y_train.shape[1:]:
+        raise InputError(f"{path}: targets of shape {held.y_train.shape[1:]}, the training data have {ds.y_train.shape[1:]}")
+    meta = {**ds.meta, "test_path": str(path)}
+    return Dataset(ds.name, ds.X_train, ds.y_train, held.X_train, held.y_train, ds.task, ds.masks, meta)
 
 
 register_dataset("file")(load_file)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from relubench.datasets.base import Dataset, register_dataset, split_standardize
+from relubench.datasets.base import Dataset, one_hot_pm1, register_dataset, split_standardize
 from relubench.errors import InputError
 
 _CLASSIFICATION = {
@@ -22,6 +22,7 @@ def _make(name: str, loader: str, task: str):  # noqa: ANN202
         seed: int = 0,
         test_fraction: float = 0.2,
         positive_class: int | None = None,
+        multiclass: bool = False,
     ) -> Dataset:
         import sklearn.datasets as skd
 
@@ -29,7 +30,11 @@ def _make(name: str, loader: str, task: str):  # noqa: ANN202
         X = np.asarray(X, dtype=float)
         if d is not None and d != X.shape[1]:
             raise InputError(f"dataset {name} has d={X.shape[1]} features; --d applies only to gaussian")
-        if task == "classification":
+        if multiclass and task != "classification":
+            raise InputError(f"dataset {name} is a regression set: multiclass applies to classification sets")
+        if multiclass:
+            y = one_hot_pm1(y)
+        elif task == "classification":
             classes = np.unique(y)
             pos = classes[-1] if positive_class is None and classes.size == 2 else positive_class or 0
             if pos not in classes:
@@ -38,7 +43,10 @@ def _make(name: str, loader: str, task: str):  # noqa: ANN202
         Xtr, ytr, Xte, yte = split_standardize(X, y, test_fraction, seed, standardize_y=task == "regression", n=n)
         return Dataset(name, Xtr, ytr, Xte, yte, task, meta={"seed": seed, "source": f"sklearn.datasets.{loader}"})
 
-    load.__doc__ = f"{name} ({task}; multi-class sets as one-vs-rest, positive class 0 by default)."
+    load.__doc__ = (
+        f"{name} ({task}; multi-class sets as one-vs-rest, positive class 0 by default; multiclass=True: "
+        "one output per class, +1 for the class and -1 elsewhere)."
+    )
     return load
 
 

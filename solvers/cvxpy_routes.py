@@ -22,38 +22,46 @@ def build_cvxpy(problem: Problem, formulation: str) -> tuple[Any, dict[str, Any]
 
     The formulation's blocks give the variables and their output signs; constrained formulations get the cone
     constraints (robust: tightened by eps ||z_i||_1 over the perturbable columns, see
-    :class:`relubench.problem.formulations.RobustFormulation`). Losses: squared and hinge; with ``robust`` their
-    worst case over the l_inf ball (an epigraph variable keeps the squared case DCP).
+    :class:`relubench.problem.formulations.RobustFormulation`). Losses: squared, hinge and logistic (cvxpy's
+    ``logistic`` atom: exponential cones); with ``robust`` their worst case over the l_inf ball (an epigraph
+    variable keeps the squared case DCP). Several outputs: the columns k P .. k P + P - 1 of each block predict
+    output k (one expression per output).
     """
     import cvxpy as cp
 
     form = get_formulation(formulation)
-    X, y, M = problem.X, problem.y, problem.mask_float
-    d, Pn = problem.d, problem.P
+    X, M = problem.X, problem.mask_float
+    d, Pn, c = problem.d, problem.P, problem.outputs
     eps = problem.epsilon if form is ROBUST else 0.0
-    variables = {k: cp.Variable((d, Pn)) for k, _ in form.blocks}
+    variables = {k: cp.Variable((d, problem.groups)) for k, _ in form.blocks}
     Z = sum(s * variables[k] for k, s in form.blocks)
-    pred = cp.sum(cp.multiply(M, X @ Z), axis=1)
+    Y = np.reshape(problem.y, (problem.n, c))
+    preds = [cp.sum(cp.multiply(M, X @ Z[:, k * Pn : (k + 1) * Pn]), axis=1) for k in range(c)]
     pen = sum(cp.sum(cp.norm(v, 2, axis=0)) for v in variables.values())
     cons = []
     if form.constrained:
         for v in variables.values():
-            lhs = cp.multiply(problem.signs, X @ v)
+            lhs = cp.multiply(problem.group_signs, X @ v)
             if eps:
                 l1 = cp.reshape(problem.perturbable @ cp.abs(v), (1, Pn), order="C")
                 cons.append(lhs >= eps * (np.ones((problem.n, 1)) @ l1))
             else:
                 cons.append(lhs >= 0)
     shift = eps * (cp.abs(M @ Z.T) @ problem.perturbable) if eps else 0.0
-    if problem.loss == "hinge":
-        loss = cp.sum(cp.pos(1 - cp.multiply(y, pred) + shift))
-    elif eps:
-        t = cp.Variable(problem.n)
-        cons.append(t >= cp.abs(pred - y) + shift)
-        loss = 0.5 * cp.sum_squares(t)
-    else:
-        loss = 0.5 * cp.sum_squares(pred - y)
-    return cp.Problem(cp.Minimize(loss + problem.beta * pen), cons), variables
+    terms = []
+    for k, pred in enumerate(preds):
+        y = Y[:, k]
+        if problem.loss == "hinge":
+            terms.append(cp.sum(cp.pos(1 - cp.multiply(y, pred) + shift)))
+        elif problem.loss == "logistic":
+            terms.append(cp.sum(cp.logistic(-cp.multiply(y, pred) + shift)))
+        elif eps:
+            t = cp.Variable(problem.n)
+            cons.append(t >= cp.abs(pred - y) + shift)
+            terms.append(0.5 * cp.sum_squares(t))
+        else:
+            terms.append(0.5 * cp.sum_squares(pred - y))
+    return cp.Problem(cp.Minimize(sum(terms) + problem.beta * pen), cons), variables
 
 
 class CvxpyRoute(Solver):
@@ -61,7 +69,8 @@ class CvxpyRoute(Solver):
     # cross-checks of the native routes: not offered in the benchmark grid
     capabilities = Capabilities(
         formulations=("relu", "gated", "robust"),
-        losses=("squared", "hinge"),
+        losses=("squared", "hinge", "logistic"),
+        max_outputs=None,
         benchmark=False,
         options={"verbose": bool},
     )
@@ -151,7 +160,8 @@ class CvxpyClarabel(CvxpyRoute):
     cvxpy_solver = "CLARABEL"
     capabilities = Capabilities(
         formulations=("relu", "gated", "robust"),
-        losses=("squared", "hinge"),
+        losses=("squared", "hinge", "logistic"),
+        max_outputs=None,
         benchmark=False,
         reference_rank=2,  # after the native route, which has the squared loss alone
         options={"verbose": bool},
@@ -191,7 +201,8 @@ class CvxpyECOS(CvxpyRoute):
     cvxpy_solver = "ECOS"
     capabilities = Capabilities(
         formulations=("relu", "gated", "robust"),
-        losses=("squared", "hinge"),
+        losses=("squared", "hinge", "logistic"),
+        max_outputs=None,
         benchmark=False,
         time_limit=False,
         options={"verbose": bool},
@@ -221,7 +232,8 @@ class CvxpyMosek(CvxpyRoute):
     description = "MOSEK interior point through cvxpy (needs a licence)"
     capabilities = Capabilities(
         formulations=("relu", "gated", "robust"),
-        losses=("squared", "hinge"),
+        losses=("squared", "hinge", "logistic"),
+        max_outputs=None,
         max_size=200_000,
         reference_rank=0,
         options={"verbose": bool},

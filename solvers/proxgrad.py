@@ -13,6 +13,11 @@ For the relu problem the multipliers lam_i >= 0 of (2 D_i - I) X v_i >= 0 enter 
 ||X^T (D_i theta - (2 D_i - I) lam_i)|| <= beta (and ||X^T (D_i theta + (2 D_i - I) lam'_i)|| <= beta for w_i),
 scaled jointly; the dual value is the same expression. P(z) - D(theta) bounds the suboptimality of a
 feasible z. A solve stops when that gap is <= tol |P(z)| and the constraint violation <= tol max|y|.
+
+Losses: any smooth one (squared, logistic: the dual point is c times the loss gradient and the dual value minus
+the loss's conjugate there, see :mod:`relubench.problem.losses`); several outputs through the group layout of
+:mod:`relubench.problem.formulations` (c P groups per block). The line search needs no Lipschitz constant of
+the loss; the initial estimate is ||F||^2 times the loss's curvature bound (1 squared, 1/4 logistic).
 """
 
 from __future__ import annotations
@@ -23,8 +28,16 @@ from collections.abc import Callable
 import numpy as np
 
 from relubench.errors import NumericalError
-from relubench.problem.formulations import dual_gap_gated, dual_gap_relu, group_norm_sum, group_soft_threshold
+from relubench.problem.formulations import (
+    adjoint_groups,
+    dual_gap_gated,
+    dual_gap_relu,
+    group_norm_sum,
+    group_soft_threshold,
+    predict_groups,
+)
 from relubench.problem.instance import Problem, y_scale
+from relubench.problem.losses import SMOOTH_LOSSES, get_loss
 from relubench.running.result import Callback, Result, Tracer
 from relubench.running.solver import Capabilities, Solver, register
 
@@ -94,8 +107,25 @@ def fista(
     return Z, XZ, L, it, gmap
 
 
+CURVATURE = {"squared": 1.0, "logistic": 0.25}  # bound on the second derivative of the loss in the prediction
+
+
+def smooth_loss(problem: Problem, k_blocks: int = 1) -> Smooth:
+    """H = X [Z_1 .. Z_k] -> (loss of the prediction sum_b s_b pred(H_b), gradient in H); s = +1, -1, ..."""
+    loss, y, k = get_loss(problem.loss), problem.y, problem.groups
+
+    def smooth(H: np.ndarray) -> tuple[float, np.ndarray]:
+        pred = predict_groups(problem, H if k_blocks == 1 else H[:, :k] - H[:, k:])
+        g = adjoint_groups(problem, loss.gradient(pred, y))
+        return loss.value(pred, y), g if k_blocks == 1 else np.hstack([g, -g])
+
+    return smooth
+
+
 def power_lipschitz(problem: Problem, k_blocks: int, iters: int = 20, seed: int = 0) -> float:
-    """Estimate ||F||^2 for the masked operator F (k_blocks copies of [D_1 X .. D_P X]) by power iteration."""
+    """Estimate ||F||^2 for the masked operator F (k_blocks copies of [D_1 X .. D_P X]) by power iteration.
+
+    Several outputs do not change it (output k has its own copy of the operator)."""
     X, M = problem.X, problem.mask_float
     rng = np.random.default_rng(seed)
     U = rng.standard_normal((problem.d, problem.P))
@@ -125,21 +155,22 @@ class FISTA(Solver):
     name = "fista"
     family = "first-order"
     capabilities = Capabilities(
-        formulations=("gated",), certified_gap=True, options={"max_iter": int, "check_every": int}
+        formulations=("gated",),
+        losses=SMOOTH_LOSSES,
+        max_outputs=None,
+        certified_gap=True,
+        options={"max_iter": int, "check_every": int},
     )
     description = "accelerated proximal gradient with line search and restart (gated formulation)"
 
     def _solve(
         self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None
     ) -> Result:
-        X, y, M = problem.X, problem.y, problem.mask_float
+        X = problem.X
         t0 = time.perf_counter()
-        L = power_lipschitz(problem, 1)
+        L = CURVATURE[problem.loss] * power_lipschitz(problem, 1)
         setup = time.perf_counter() - t0
-
-        def smooth(H: np.ndarray) -> tuple[float, np.ndarray]:
-            r = np.einsum("ij,ij->i", M, H) - y
-            return 0.5 * float(r @ r), M * r[:, None]
+        smooth = smooth_loss(problem)
 
         tracer = Tracer(callback)
         state = {"status": "max_iter", "gap": np.inf}
@@ -157,7 +188,7 @@ class FISTA(Solver):
             return user_stop
 
         deadline = None if time_limit is None else tracer.start + time_limit
-        Z0 = np.zeros((problem.d, problem.P))
+        Z0 = np.zeros((problem.d, problem.groups))
         Z, XZ, L, it, _ = fista(
             X,
             smooth,
@@ -204,6 +235,8 @@ class AugmentedLagrangian(Solver):
     family = "first-order"
     capabilities = Capabilities(
         formulations=("relu",),
+        losses=SMOOTH_LOSSES,
+        max_outputs=None,
         certified_gap=True,
         options={
             "rho": float,
@@ -219,12 +252,13 @@ class AugmentedLagrangian(Solver):
     def _solve(
         self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None
     ) -> Result:
-        X, y, M, beta = problem.X, problem.y, problem.mask_float, problem.beta
-        Pn = problem.P
-        S2 = np.hstack([problem.signs, problem.signs])
+        X, beta = problem.X, problem.beta
+        Pn = problem.groups
+        S2 = np.hstack([problem.group_signs, problem.group_signs])
+        loss_of = smooth_loss(problem, 2)
         o = self.options
         t0 = time.perf_counter()
-        LF = power_lipschitz(problem, 2)
+        LF = CURVATURE[problem.loss] * power_lipschitz(problem, 2)
         xnorm2 = float(np.linalg.norm(X, 2) ** 2)
         rho = float(o.get("rho", LF / xnorm2 if xnorm2 > 0 else 1.0))
         setup = time.perf_counter() - t0
@@ -242,8 +276,7 @@ class AugmentedLagrangian(Solver):
         user = {"stop": False}
 
         def on_check(Zc: np.ndarray, XZc: np.ndarray) -> bool:
-            r = np.einsum("ij,ij->i", M, XZc[:, :Pn] - XZc[:, Pn:]) - y
-            obj = 0.5 * float(r @ r) + beta * group_norm_sum(Zc)
+            obj = loss_of(XZc)[0] + beta * group_norm_sum(Zc)
             user["stop"] = tracer.record(obj, max(0.0, -float((S2 * XZc).min())))
             return user["stop"]
 
@@ -251,11 +284,10 @@ class AugmentedLagrangian(Solver):
             lor = lam / rho
 
             def smooth(H: np.ndarray, lor: np.ndarray = lor, rho: float = rho) -> tuple[float, np.ndarray]:
-                r = np.einsum("ij,ij->i", M, H[:, :Pn] - H[:, Pn:]) - y
+                value, g = loss_of(H)
                 Pen = np.maximum(lor - S2 * H, 0.0)
-                g = np.hstack([M * r[:, None], -M * r[:, None]])
-                g -= rho * (S2 * Pen)
-                return 0.5 * float(r @ r) + 0.5 * rho * float(np.sum(Pen * Pen)), g
+                g = g - rho * (S2 * Pen)
+                return value + 0.5 * rho * float(np.sum(Pen * Pen)), g
 
             Z, XZ, L, it, gmap = fista(
                 X, smooth, beta, Z, L, inner_iter, grad_tol, deadline, int(o.get("check_every", 10)), on_check

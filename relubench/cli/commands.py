@@ -17,7 +17,7 @@ from relubench.bench.store import ResultStore
 from relubench.bench.sweep import run_sweep
 from relubench.cli.output import print_aligned, print_table, progress_printer, strict_json
 from relubench.datasets import Dataset, dataset_doc, dataset_names, load_dataset
-from relubench.datasets.files import load_file
+from relubench.datasets.files import load_file, with_test_file
 from relubench.datasets.network_files import load_network, save_network
 from relubench.errors import ReluBenchError
 from relubench.present.asv_offline import make_offline
@@ -26,21 +26,41 @@ from relubench.problem.formulations import get_formulation
 from relubench.problem.instance import Problem, perturbable_columns, with_bias_column
 from relubench.problem.spec import ProblemClass
 from relubench.running.attacks import accuracy, one_step_sizes, robust_accuracy
+from relubench.running.metrics import prediction_scores
 from relubench.running.reference import cached_reference, gap_floor, reference_optimum, relative_gap
 from relubench.running.solver import get_solver, reference_solvers, solver_class, solver_names
 
 
 def _load_data(args: argparse.Namespace) -> Dataset:
+    if args.test is not None and args.test_fraction:
+        raise ReluBenchError("--test and --test-fraction both choose held-out rows: give one")
+    fraction = 0.0 if args.test is not None else args.test_fraction
+    split = {} if fraction is None else {"test_fraction": fraction}
     if args.data:
-        if args.d is not None or args.labels is not None:
-            raise ReluBenchError("--d and --labels apply only to the gaussian dataset")
-        return load_file(args.data, target=args.target, seed=args.seed, n=args.n)
-    if args.dataset == "file":
-        raise ReluBenchError("use --data FILE for user files")
-    extra = {} if args.labels is None else {"labels": args.labels}
-    if extra and args.dataset != "gaussian":
-        raise ReluBenchError("--labels applies only to the gaussian dataset")
-    return load_dataset(args.dataset, n=args.n, d=args.d, seed=args.seed, **extra)
+        if args.d is not None or args.labels is not None or args.multiclass:
+            raise ReluBenchError("--d, --labels and --multiclass do not apply to --data files")
+        ds = load_file(args.data, target=args.target, seed=args.seed, n=args.n, **split)
+    else:
+        if args.dataset == "file":
+            raise ReluBenchError("use --data FILE for user files")
+        extra: dict[str, Any] = {} if args.labels is None else {"labels": args.labels}
+        if extra and args.dataset != "gaussian":
+            raise ReluBenchError("--labels applies only to the gaussian dataset")
+        if args.multiclass:
+            extra["multiclass"] = True
+        ds = load_dataset(args.dataset, n=args.n, d=args.d, seed=args.seed, **split, **extra)
+    if args.test is not None:
+        ds = with_test_file(ds, args.test, target=args.target)
+    return ds
+
+
+def network_metrics(problem: Problem, ds: Dataset, U: np.ndarray, a: np.ndarray) -> dict[str, Any]:
+    """train_/test_ loss (per row), mse and accuracy (+-1 labels) of the mapped network, and test_rows."""
+    out: dict[str, Any] = {f"train_{k}": v for k, v in prediction_scores(problem.X, problem.y, U, a, problem.loss).items()}
+    Xte = with_bias_column(ds.X_test) if problem.bias else ds.X_test
+    out.update({f"test_{k}": v for k, v in prediction_scores(Xte, ds.y_test, U, a, problem.loss).items()})
+    out["test_rows"] = int(ds.X_test.shape[0])
+    return out
 
 
 def _load_problem(args: argparse.Namespace) -> tuple[Problem, Dataset]:
@@ -76,9 +96,21 @@ def _reference_value(args: argparse.Namespace, problem: Any) -> float | None:
     return value
 
 
+def _usable(classes: list[Any], wanted: ProblemClass, every: bool) -> list[Any]:
+    """The backends that solve ``wanted``: with ``every`` (--solver all) the others are dropped, else refused."""
+    if every:
+        return [c for c in classes if c.capabilities.why_not(wanted) is None]
+    for c in classes:
+        why = c.capabilities.why_not(wanted)
+        if why is not None:
+            raise ReluBenchError(f"solver {c.name!r}: {why}")
+    return classes
+
+
 def cmd_solve(args: argparse.Namespace) -> int:
     if args.solver is None:
-        names = [c.name for c in reference_solvers(ProblemClass(args.formulation)) if c.available()[0]][:1]
+        default_for = ProblemClass(args.formulation, args.loss)
+        names = [c.name for c in reference_solvers(default_for) if c.available()[0]][:1]
         if not names:
             raise ReluBenchError(f"no default backend for the {args.formulation} formulation: name one with --solver")
     elif args.solver == "all":
@@ -92,15 +124,12 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if args.save_network and not str(args.save_network).endswith(".npz"):
         raise ReluBenchError(f"--save-network needs a .npz file name, got {args.save_network!r}")
     classes = [solver_class(n) for n in names]  # unknown names fail before any work
-    wanted = ProblemClass(args.formulation, args.loss)  # one output: checked again once the data are loaded
-    if args.solver == "all":
-        classes = [c for c in classes if c.capabilities.why_not(wanted) is None]
-    else:
-        for c in classes:
-            why = c.capabilities.why_not(wanted)
-            if why is not None:
-                raise ReluBenchError(f"solver {c.name!r}: {why}")
-    problem, _ = _load_problem(args)
+    every = args.solver == "all"
+    classes = _usable(classes, ProblemClass(args.formulation, args.loss), every)  # before the data are read
+    problem, ds = _load_problem(args)
+    classes = _usable(classes, problem.problem_class(args.formulation), every)  # with the data's outputs
+    if not classes:
+        raise ReluBenchError(f"no backend solves {problem.problem_class(args.formulation).describe()}")
     ref = _reference_value(args, problem)
     rows = []
     for cls in classes:
@@ -123,16 +152,20 @@ def cmd_solve(args: argparse.Namespace) -> int:
                 "n": problem.n,
                 "d": problem.d,
                 "P": problem.P,
+                "outputs": problem.outputs,
+                "loss": problem.loss,
                 "beta": problem.beta,
                 "bias": problem.bias,
                 "patterns": problem.pattern_spec,
             },
         }
+        if res.weights is not None:
+            U, a = get_formulation(res.formulation).network(res.weights, problem.outputs)
+            row.update(network_metrics(problem, ds, U, a))
         rows.append(row)
         if args.save_network:
             if res.weights is None:
                 raise ReluBenchError(f"{res.solver} returned no weights ({res.status}): no network saved")
-            U, a = get_formulation(res.formulation).network(res.weights)
             save_network(args.save_network, U, a, problem.bias)
         if args.json:
             print(strict_json(row), flush=True)
@@ -199,7 +232,7 @@ def cmd_solvers(args: argparse.Namespace) -> int:
                 cls.family,
                 ",".join(caps.formulations),
                 ",".join(caps.losses),
-                str(caps.max_outputs),
+                "any" if caps.max_outputs is None else str(caps.max_outputs),
                 ",".join(caps.devices),
                 "yes" if caps.certified_gap else "no",
                 "yes" if ok else "no",

@@ -72,6 +72,13 @@ def _finite_number(text: str) -> float:
     return v
 
 
+def _fraction(text: str) -> float:
+    v = _finite_float(text, positive=False)
+    if v >= 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text!r}")
+    return v
+
+
 def _patterns(text: str) -> int | str:
     if text == "all":
         return text
@@ -119,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "solve",
         help="solve one problem with one or more backends",
-        description="Objective (unscaled): 1/2 ||r||^2 + beta * penalty; scnn's lambda = beta / n.",
+        description="Objective (unscaled): loss + beta * penalty, the loss summed over rows (squared: 1/2 ||r||^2); "
+        "scnn's lambda = beta / n. Prints train objective, gap and held-out metrics of the mapped network.",
     )
     _data_arguments(s)
     s.add_argument("--beta", type=_positive_float, default=1e-2, help="weight decay beta > 0 (default 0.01)")
@@ -164,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--loss",
         choices=LOSS_NAMES,
         default="squared",
-        help="squared: 1/2 ||pred - y||^2; hinge: sum max(0, 1 - y pred), labels in {-1, +1} (default squared)",
+        help="squared: 1/2 ||pred - y||^2; hinge: sum max(0, 1 - y pred); logistic: sum log(1 + exp(-y pred)); "
+        "hinge and logistic need labels in {-1, +1} (default squared)",
     )
     s.add_argument(
         "--epsilon",
@@ -200,8 +209,23 @@ def _data_arguments(s: argparse.ArgumentParser) -> None:
     """The options that choose the data (shared by solve and attack)."""
     src = s.add_mutually_exclusive_group(required=True)
     src.add_argument("--dataset", help="built-in dataset name (see `relubench datasets`)")
-    src.add_argument("--data", help="CSV (header, numeric, target column) or NPZ file (X, y, optional masks D)")
-    s.add_argument("--target", default="y", help="target column of a CSV file (default: y)")
+    src.add_argument(
+        "--data", help="CSV (header, numeric, target column(s)) or NPZ file (X, y (n or n x c), optional masks D)"
+    )
+    s.add_argument(
+        "--target", default="y", help="target column of a CSV file; a,b,c for c outputs (default: y)"
+    )
+    s.add_argument(
+        "--test-fraction",
+        type=_fraction,
+        help="held-out share of the rows, split with --seed (default: 0.2 for built-in sets, 0 for --data files)",
+    )
+    s.add_argument("--test", metavar="FILE", help="held-out rows from a CSV or NPZ file (same columns as --data)")
+    s.add_argument(
+        "--multiclass",
+        action="store_true",
+        help="scikit-learn classification sets: one output per class (+1 for the class, -1 elsewhere)",
+    )
     s.add_argument("--n", type=_positive_int, help="number of training rows (gaussian: generated; others: subsample)")
     s.add_argument("--d", type=_positive_int, help="number of features (gaussian only)")
     s.add_argument("--labels", choices=("teacher", "sign", "random"), help="gaussian only: targets (default teacher)")

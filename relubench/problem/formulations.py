@@ -8,6 +8,14 @@ Each formulation is one :class:`Formulation` object in :data:`FORMULATIONS`, loo
 * ``gated``: ``{"U": (d, P)}`` -- the same without constraints (group lasso).
 * ``nonconvex``: ``{"U": (d, m), "a": (m,)}`` -- hidden weights and output weights of width m.
 
+Several outputs (y of shape n x c): every block has c P columns, column ``k P + i`` the group of output k and
+pattern i, and output k's prediction is ``sum_i D_i X z_{k,i}``. The penalty stays the sum of the column norms:
+each (pattern, output, sign) group is one neuron that feeds output k alone (``a = +-sqrt(||z||) e_k``), so the
+network mapping is exact and, with all patterns, the program is the global optimum of the two-layer network
+whose hidden units each feed one output (the convention of the scnn library for c outputs). A Frobenius norm
+over the d x c block of a pattern would be smaller than the network's weight decay whenever that block has rank
+above one, and its mapping would not be exact: relubench does not use it.
+
 A convex formulation is a list of *blocks* (weight key, output sign): relu has ("V", +1) and ("W", -1), gated
 ("U", +1). Its prediction is ``sum_blocks sign * sum_i D_i X z_i`` and its penalty ``beta sum ||z_i||``.
 All predictions use masks, never the n x (P d) matrix of all D_i X:
@@ -29,9 +37,23 @@ from relubench.problem.losses import get_loss
 from relubench.problem.spec import FORMULATION_NAMES, ProblemClass
 
 
+def predict_groups(problem: Problem, H: np.ndarray) -> np.ndarray:
+    """The prediction from H = X @ Z (n x cP): (n,) for one output, (n, c) for c outputs."""
+    if problem.outputs == 1:
+        return np.einsum("ij,ij->i", problem.mask_float, H)
+    return (problem.group_masks * H).reshape(problem.n, problem.outputs, problem.P).sum(axis=2)
+
+
+def adjoint_groups(problem: Problem, g: np.ndarray) -> np.ndarray:
+    """The n x cP array whose X^T-product is the gradient in Z of <g, prediction>: D_i g_k in column k P + i."""
+    if problem.outputs == 1:
+        return problem.mask_float * g[:, None]
+    return problem.group_masks * np.repeat(g, problem.P, axis=1)
+
+
 def masked_predict(problem: Problem, U: np.ndarray) -> np.ndarray:
-    """sum_i D_i X u_i for U of shape (d, P)."""
-    return np.einsum("ij,ij->i", problem.mask_float, problem.X @ U)
+    """sum_i D_i X u_i for U of shape (d, P) (c outputs: U of shape (d, cP), prediction n x c)."""
+    return predict_groups(problem, problem.X @ U)
 
 
 def group_norms(U: np.ndarray) -> np.ndarray:
@@ -48,7 +70,7 @@ def gated_objective(problem: Problem, U: np.ndarray) -> float:
 
 def cone_violation(problem: Problem, Z: np.ndarray) -> float:
     """max over i, j of the violation of (2 D_i - I) X z_i >= 0 for Z (d x P); 0 when feasible."""
-    return max(0.0, -float((problem.signs * (problem.X @ Z)).min(initial=0.0)))
+    return max(0.0, -float((problem.group_signs * (problem.X @ Z)).min(initial=0.0)))
 
 
 def relu_violation(problem: Problem, V: np.ndarray, W: np.ndarray) -> float:
@@ -65,10 +87,14 @@ def nonconvex_objective(problem: Problem, U: np.ndarray, a: np.ndarray) -> float
     return float(loss + 0.5 * problem.beta * (np.sum(U * U) + np.sum(a * a)))
 
 
-def network_from_blocks(blocks: list[tuple[np.ndarray, float]]) -> tuple[np.ndarray, np.ndarray]:
+def network_from_blocks(
+    blocks: list[tuple[np.ndarray, float]], outputs: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """The two-layer network of convex blocks (Z, sign): u = z/sqrt(||z||), a = sign sqrt(||z||) per group.
 
-    Zero groups give no neuron. Returns (U of shape (d, m), a of shape (m,)).
+    Zero groups give no neuron. Returns (U of shape (d, m), a of shape (m,)); with c = ``outputs`` > 1 the
+    blocks have c P columns (output k in columns k P .. k P + P - 1) and a has shape (m, c), row j equal to
+    sign sqrt(||z_j||) times the unit vector of its output.
     """
     Us, As = [], []
     for B, s in blocks:
@@ -76,7 +102,13 @@ def network_from_blocks(blocks: list[tuple[np.ndarray, float]]) -> tuple[np.ndar
         keep = norms > 0
         root = np.sqrt(norms[keep])
         Us.append(B[:, keep] / root)
-        As.append(s * root)
+        if outputs == 1:
+            As.append(s * root)
+        else:
+            out = (np.arange(B.shape[1]) // (B.shape[1] // outputs))[keep]
+            A = np.zeros((root.size, outputs))
+            A[np.arange(root.size), out] = s * root
+            As.append(A)
     return np.concatenate(Us, axis=1), np.concatenate(As)
 
 
@@ -87,7 +119,8 @@ def network_from_convex(V: np.ndarray, W: np.ndarray | None = None) -> tuple[np.
 
 def active_neurons(a: np.ndarray, rel: float = 1e-6) -> int:
     """Neurons whose output weight squared (= group norm) exceeds ``rel`` times the largest one."""
-    w = np.abs(np.asarray(a)) ** 2
+    a = np.asarray(a)
+    w = np.abs(a) ** 2 if a.ndim == 1 else np.sum(a * a, axis=1)
     return int(np.count_nonzero(w > rel * w.max(initial=0.0))) if w.size else 0
 
 
@@ -112,9 +145,9 @@ class Formulation:
             return 0.0
         return max(cone_violation(problem, weights[k]) for k, _ in self.blocks)
 
-    def network(self, weights: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """(U (d x m), a (m,)) of the two-layer network of these weights (:func:`network_from_blocks`)."""
-        return network_from_blocks([(weights[k], s) for k, s in self.blocks])
+    def network(self, weights: dict[str, np.ndarray], outputs: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """(U (d x m), a (m,) or (m, c)) of the two-layer network of these weights (:func:`network_from_blocks`)."""
+        return network_from_blocks([(weights[k], s) for k, s in self.blocks], outputs)
 
     def split(self, Z: np.ndarray) -> dict[str, np.ndarray]:
         """Weights from the blocks stacked side by side (d x kP, block order as in ``blocks``)."""
@@ -137,7 +170,7 @@ class NonconvexFormulation(Formulation):
     def violation(self, problem: Problem, weights: dict[str, np.ndarray]) -> float:
         return 0.0
 
-    def network(self, weights: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def network(self, weights: dict[str, np.ndarray], outputs: int = 1) -> tuple[np.ndarray, np.ndarray]:
         return weights["U"], weights["a"]
 
     def split(self, Z: np.ndarray) -> dict[str, np.ndarray]:
@@ -234,7 +267,7 @@ def evaluate(problem: Problem, formulation: str | ProblemClass, weights: dict[st
     For a feasible ``relu`` solution it equals the convex one.
     """
     form = get_formulation(formulation)
-    U, a = form.network(weights)
+    U, a = form.network(weights, problem.outputs)
     return {
         "objective": form.objective(problem, weights),
         "network_objective": nonconvex_objective(problem, U, a),
@@ -244,7 +277,7 @@ def evaluate(problem: Problem, formulation: str | ProblemClass, weights: dict[st
 
 
 def prune_neurons(problem: Problem, V: np.ndarray, W: np.ndarray, rel: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
-    """An equally good relu solution with at most n + 1 nonzero groups (Pilanci & Ergen 2020, Thm. 1 proof).
+    """An equally good relu solution with at most n c + 1 nonzero groups (Pilanci & Ergen 2020, Thm. 1 proof).
 
     Groups whose squared norm is at most ``rel`` times the largest (those :func:`active_neurons` does not count)
     are zeroed first; an interior-point solution has many such tiny groups, and the data decide how many
@@ -255,7 +288,7 @@ def prune_neurons(problem: Problem, V: np.ndarray, W: np.ndarray, rel: float = 1
     every cone constraint, the factors being >= 0); s is chosen so that one factor reaches 0. The objective
     is unchanged up to rounding, so the count returned is an upper bound on the fewest neurons at this value.
     """
-    n, P = problem.n, problem.P
+    n, P = problem.n * problem.outputs, problem.groups  # prediction entries; groups per block
     G = np.hstack([V, W]).astype(float, copy=True)  # d x 2P
     sign = np.concatenate([np.ones(P), -np.ones(P)])
     pat = np.concatenate([np.arange(P), np.arange(P)])
@@ -264,7 +297,12 @@ def prune_neurons(problem: Problem, V: np.ndarray, W: np.ndarray, rel: float = 1
     live = np.flatnonzero(group_norms(G) > 0)
     if live.size > n + 1:
         XG = problem.X @ G[:, live]
-        C = problem.mask_float[:, pat[live]] * XG * sign[live]  # n x k contributions
+        C = problem.group_masks[:, pat[live]] * XG * sign[live]  # n x k contributions to their own output
+        if problem.outputs > 1:  # place each in the rows of its output: (n c) x k
+            out = pat[live] // problem.P
+            C = (C[:, None, :] * (np.arange(problem.outputs)[:, None] == out[None, :])[None, :, :]).reshape(
+                n, live.size
+            )
         L = group_norms(G[:, live])
         A = np.vstack([C / max(np.abs(C).max(), 1e-300), L / max(L.max(), 1e-300)])  # rows scaled alike
         factor = np.ones(live.size)
@@ -298,32 +336,32 @@ def group_norm_sum(Z: np.ndarray) -> float:
     return float(group_norms(Z).sum())
 
 
-def _scaled_dual_gap(primal: float, r: np.ndarray, G: np.ndarray, y: np.ndarray, beta: float) -> float:
-    """primal - dual at theta = c r, c <= 1 scaling the group norms of G = X^T (..) (linear in r) to at most beta."""
-    c = min(1.0, beta / max(group_norms(G).max(), 1e-300))
-    theta = c * r
-    dual = -theta @ y - 0.5 * theta @ theta
+def _scaled_dual_gap(problem: Problem, primal: float, pred: np.ndarray, G: np.ndarray) -> float:
+    """primal - dual at theta = c * gradient(pred), c <= 1 scaling the group norms of G = X^T (..) (linear in the
+    gradient) to at most beta; the dual value is the loss's ``dual_value`` (minus its conjugate at theta)."""
+    c = min(1.0, problem.beta / max(group_norms(G).max(), 1e-300))
+    dual = get_loss(problem.loss).dual_value(pred, problem.y, c)
     return float(max(primal - dual, 0.0))
 
 
 def dual_gap_gated(problem: Problem, Z: np.ndarray, XZ: np.ndarray) -> tuple[float, float]:
-    """(primal objective, certified gap) for the gated problem at Z."""
-    X, y, M, beta = problem.X, problem.y, problem.mask_float, problem.beta
-    r = np.einsum("ij,ij->i", M, XZ) - y
-    primal = 0.5 * r @ r + beta * group_norm_sum(Z)
-    G = X.T @ (M * r[:, None])
-    return float(primal), _scaled_dual_gap(primal, r, G, y, beta)
+    """(primal objective, certified gap) for the gated problem at Z (a smooth loss; any number of outputs)."""
+    loss = get_loss(problem.loss)
+    pred = predict_groups(problem, XZ)
+    primal = loss.value(pred, problem.y) + problem.beta * group_norm_sum(Z)
+    G = problem.X.T @ adjoint_groups(problem, loss.gradient(pred, problem.y))
+    return float(primal), _scaled_dual_gap(problem, primal, pred, G)
 
 
 def dual_gap_relu(problem: Problem, Z: np.ndarray, XZ: np.ndarray, lam: np.ndarray) -> tuple[float, float, float]:
     """(primal objective, certified gap, max violation) for the relu problem at Z = [V W] with multipliers lam."""
-    X, y, M, beta = problem.X, problem.y, problem.mask_float, problem.beta
-    Pn = problem.P
-    S = problem.signs
-    r = np.einsum("ij,ij->i", M, XZ[:, :Pn] - XZ[:, Pn:]) - y
-    primal = 0.5 * r @ r + beta * group_norm_sum(Z)
-    Mr = M * r[:, None]
-    A = np.hstack([Mr - S * lam[:, :Pn], -Mr - S * lam[:, Pn:]])
-    G = X.T @ A
+    loss = get_loss(problem.loss)
+    k = problem.groups
+    S = problem.group_signs
+    pred = predict_groups(problem, XZ[:, :k] - XZ[:, k:])
+    primal = loss.value(pred, problem.y) + problem.beta * group_norm_sum(Z)
+    Mr = adjoint_groups(problem, loss.gradient(pred, problem.y))
+    A = np.hstack([Mr - S * lam[:, :k], -Mr - S * lam[:, k:]])
+    G = problem.X.T @ A
     viol = max(0.0, -float((np.hstack([S, S]) * XZ).min()))
-    return float(primal), _scaled_dual_gap(primal, r, G, y, beta), viol
+    return float(primal), _scaled_dual_gap(problem, primal, pred, G), viol

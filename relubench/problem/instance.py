@@ -59,7 +59,10 @@ def scnn_lambda_from_beta(beta: float, n: int) -> float:
 
 
 def validate_data(X: object, y: object) -> tuple[np.ndarray, np.ndarray]:
-    """Return X as a finite float (n, d) array and y as a finite float (n,) array, or raise InputError."""
+    """Return X as a finite float (n, d) array and y as a finite float (n,) or (n, c) array, or raise InputError.
+
+    An n x 1 y becomes a vector (one output).
+    """
     try:
         X = np.asarray(X, dtype=float)
         y = np.asarray(y, dtype=float)
@@ -71,8 +74,8 @@ def validate_data(X: object, y: object) -> tuple[np.ndarray, np.ndarray]:
         raise InputError(f"X must be a 2-D array (n x d), got shape {X.shape}")
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
-    if y.ndim != 1:
-        raise InputError(f"y must be a vector of length n, got shape {y.shape}")
+    if y.ndim not in (1, 2) or y.size == 0:
+        raise InputError(f"y must be a vector of length n or an n x c array, got shape {y.shape}")
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise InputError(f"X is empty (shape {X.shape})")
     if X.shape[0] != y.shape[0]:
@@ -221,6 +224,21 @@ class Problem:
     def signs(self) -> np.ndarray:
         """2 D - 1 as float64 (n, P): the cone constraints read ``signs * (X @ V) >= 0``."""
         return 2.0 * self.mask_float - 1.0
+
+    @property
+    def groups(self) -> int:
+        """Groups per convex block: c P (pattern i of output k in column k P + i)."""
+        return self.outputs * self.P
+
+    @cached_property
+    def group_masks(self) -> np.ndarray:
+        """The masks repeated once per output (n, cP); the same array as mask_float for one output."""
+        return self.mask_float if self.outputs == 1 else np.tile(self.mask_float, (1, self.outputs))
+
+    @cached_property
+    def group_signs(self) -> np.ndarray:
+        """2 D - 1 repeated once per output (n, cP)."""
+        return self.signs if self.outputs == 1 else np.tile(self.signs, (1, self.outputs))
 
     @cached_property
     def content_hash(self) -> str:

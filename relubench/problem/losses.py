@@ -1,8 +1,12 @@
 """Data-fitting losses of the network output: value and gradient with respect to the prediction.
 
-Unscaled, as the rest of relubench: the squared loss is ``1/2 ||pred - y||^2`` (not divided by n), the hinge
-loss ``sum_k max(0, 1 - y_k pred_k)`` for labels in {-1, +1}. The objective of every formulation is
-``loss(pred, y) + beta * penalty``.
+Unscaled, as the rest of relubench: the squared loss is ``1/2 ||pred - y||^2`` (not divided by n; the
+Frobenius norm for several outputs), the hinge loss ``sum_k max(0, 1 - y_k pred_k)`` and the logistic loss
+``sum_k log(1 + exp(-y_k pred_k))``, both for labels in {-1, +1} (summed over every entry of an n x c label
+array: one-vs-all). The objective of every formulation is ``loss(pred, y) + beta * penalty``.
+
+Smooth losses also give the value of the dual point ``theta = c * gradient`` (c in (0, 1]) used by certified
+duality gaps: ``dual_value(pred, y, c) = -loss*(theta)`` with ``loss*`` the convex conjugate in the prediction.
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ class Loss(Protocol):
         """Per point, the sign c such that increasing c * pred increases the loss (an attack's direction)."""
         ...
 
+    def dual_value(self, pred: np.ndarray, y: np.ndarray, c: float) -> float:
+        """-loss*(c * gradient(pred, y)): the dual objective at that point (smooth losses only)."""
+        ...
+
 
 @dataclass(frozen=True)
 class SquaredLoss:
@@ -55,6 +63,10 @@ class SquaredLoss:
     def ascent(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.where(pred >= y, 1.0, -1.0)  # away from the target
 
+    def dual_value(self, pred: np.ndarray, y: np.ndarray, c: float) -> float:
+        theta = c * np.ravel(pred - y)  # loss*(theta) = theta^T y + 1/2 ||theta||^2
+        return float(-theta @ np.ravel(y) - 0.5 * theta @ theta)
+
 
 @dataclass(frozen=True)
 class HingeLoss:
@@ -77,9 +89,53 @@ class HingeLoss:
     def ascent(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
         return -np.asarray(y, dtype=float)  # down the margin (also where the hinge is flat)
 
+    def dual_value(self, pred: np.ndarray, y: np.ndarray, c: float) -> float:
+        raise NotImplementedError("the hinge loss is not smooth: no gradient-based dual point")
 
-LOSSES: dict[str, Loss] = {"squared": SquaredLoss(), "hinge": HingeLoss()}  # keys: spec.LOSS_NAMES (tested)
-LABEL_LOSSES = ("hinge",)  # losses that need labels in {-1, +1}
+
+def _xlogx(s: np.ndarray) -> np.ndarray:
+    return np.where(s > 0, s * np.log(np.where(s > 0, s, 1.0)), 0.0)
+
+
+@dataclass(frozen=True)
+class LogisticLoss:
+    """sum_k log(1 + exp(-y_k pred_k)) for labels y in {-1, +1}; gradient -y_k sigmoid(-y_k pred_k).
+
+    Evaluated stably (``logaddexp``). Its conjugate at theta_k = -y_k s_k, s_k in [0, 1], is
+    sum_k s_k log s_k + (1 - s_k) log(1 - s_k) (the negative binary entropy).
+    """
+
+    name: str = "logistic"
+
+    def value(self, pred: np.ndarray, y: np.ndarray) -> float:
+        return float(self.pointwise(pred, y).sum())
+
+    def pointwise(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.logaddexp(0.0, -y * pred)
+
+    def gradient(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return -y * _sigmoid(-y * pred)
+
+    def worst_case(self, pred: np.ndarray, y: np.ndarray, shift: np.ndarray) -> np.ndarray:
+        return np.logaddexp(0.0, -y * pred + shift)  # increasing in -y * pred
+
+    def ascent(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return -np.asarray(y, dtype=float)
+
+    def dual_value(self, pred: np.ndarray, y: np.ndarray, c: float) -> float:
+        s = c * _sigmoid(-y * pred)
+        return float(-(_xlogx(s) + _xlogx(1.0 - s)).sum())
+
+
+def _sigmoid(t: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-t)) without overflow."""
+    return np.exp(-np.logaddexp(0.0, -t))
+
+
+# keys: spec.LOSS_NAMES (tested)
+LOSSES: dict[str, Loss] = {"squared": SquaredLoss(), "hinge": HingeLoss(), "logistic": LogisticLoss()}
+LABEL_LOSSES = ("hinge", "logistic")  # losses that need labels in {-1, +1}
+SMOOTH_LOSSES = ("squared", "logistic")  # losses with a gradient (and a dual point for certified gaps)
 
 
 def get_loss(name: str) -> Loss:

@@ -22,7 +22,7 @@ from relubench.errors import InputError
 
 # The names this version knows. Each has one entry in the lookup table of its module (losses.LOSSES,
 # formulations.FORMULATIONS); a test checks that the tables and these names agree.
-LOSS_NAMES = ("squared", "hinge")
+LOSS_NAMES = ("squared", "hinge", "logistic")
 FORMULATION_NAMES = ("relu", "gated", "nonconvex", "robust")
 
 
@@ -44,6 +44,8 @@ class ProblemClass:
             raise InputError(f"outputs must be an integer >= 1, got {self.outputs!r}")
         if not (isinstance(self.epsilon, int | float) and math.isfinite(self.epsilon) and self.epsilon >= 0):
             raise InputError(f"epsilon must be a finite number >= 0, got {self.epsilon!r}")
+        if self.formulation == "robust" and self.outputs > 1:
+            raise InputError(f"the robust formulation handles one output, the problem has {self.outputs}")
 
     def describe(self) -> str:
         eps = f" eps={self.epsilon:g}" if self.epsilon else ""

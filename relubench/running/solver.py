@@ -57,7 +57,7 @@ class Capabilities:
 
     formulations: tuple[str, ...]
     losses: tuple[str, ...] = ("squared",)
-    max_outputs: int = 1
+    max_outputs: int | None = 1  # None: any number of outputs
     devices: tuple[str, ...] = ("cpu",)
     warm_start: bool = False
     certified_gap: bool = False
@@ -80,7 +80,7 @@ class Capabilities:
             return f"it does not solve the {pc.formulation!r} formulation (it solves: {', '.join(self.formulations)})"
         if pc.loss not in self.losses:
             return f"it does not handle the {pc.loss} loss (it handles: {', '.join(self.losses)})"
-        if pc.outputs > self.max_outputs:
+        if self.max_outputs is not None and pc.outputs > self.max_outputs:
             return f"it handles at most {self.max_outputs} output(s), the problem has {pc.outputs}"
         return None
 
