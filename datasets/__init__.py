@@ -5,7 +5,14 @@ training statistics (real sets and files); labels of classification sets are +/-
 multi-class sets), the regression set's targets are standardized.
 """
 
-from relubench.datasets import files, gaussian, network_files, sklearn_sets  # noqa: F401  (loaders register)
-from relubench.datasets.base import Dataset, dataset_doc, dataset_names, load_dataset, register_dataset
+from relubench.datasets import files, gaussian, large_sets, network_files, sklearn_sets  # noqa: F401  (loaders register)
+from relubench.datasets.base import (
+    Dataset,
+    check_dataset_options,
+    dataset_doc,
+    dataset_names,
+    load_dataset,
+    register_dataset,
+)
 
-__all__ = ["Dataset", "dataset_doc", "dataset_names", "load_dataset", "register_dataset"]
+__all__ = ["Dataset", "check_dataset_options", "dataset_doc", "dataset_names", "load_dataset", "register_dataset"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,18 @@ def dataset_doc(name: str) -> str:
     """The first line of the named loader's docstring (its one-line description)."""
     doc = (_LOADERS[name].__doc__ or "").strip().splitlines()
     return doc[0] if doc else ""
+
+
+def check_dataset_options(name: str, options: dict[str, Any]) -> None:
+    """InputError unless every key is a keyword the named loader takes (n, d and seed are set by the sweep)."""
+    if name not in _LOADERS:
+        raise InputError(f"unknown dataset {name!r}; known datasets: {', '.join(dataset_names())}")
+    params = set(inspect.signature(_LOADERS[name]).parameters) - {"n", "d", "seed"}
+    bad = sorted(set(options) - params)
+    if bad:
+        raise InputError(
+            f"dataset {name} takes no option(s) {', '.join(map(repr, bad))} (it takes: {', '.join(sorted(params))})"
+        )
 
 
 def load_dataset(name: str, **kwargs: Any) -> Dataset:

@@ -179,7 +179,9 @@ def with_test_file(ds: Dataset, path: str | Path, target: str = "y") -> Dataset:
     if held.X_train.shape[1] != ds.X_train.shape[1]:
         raise InputError(f"{path}: {held.X_train.shape[1]} features, the training data have {ds.X_train.shape[1]}")
     if held.y_train.shape[1:] != ds.y_train.shape[1:]:
-        raise InputError(f"{path}: targets of shape {held.y_train.shape[1:]}, the training data have {ds.y_train.shape[1:]}")
+        raise InputError(
+            f"{path}: targets of shape {held.y_train.shape[1:]}, the training data have {ds.y_train.shape[1:]}"
+        )
     meta = {**ds.meta, "test_path": str(path)}
     return Dataset(ds.name, ds.X_train, ds.y_train, held.X_train, held.y_train, ds.task, ds.masks, meta)
 

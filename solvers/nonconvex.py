@@ -9,8 +9,8 @@ Initialization is seeded: U ~ N(0, 1/d), a ~ N(0, 1/m). Full-batch ``sgd`` uses 
 step (monotone gradient descent); mini-batch ``sgd`` uses a constant step (option ``lr``, default: the step
 backtracking accepts at initialization times batch / n); a run whose weights overflow ends with status
 "error". ``adam`` uses lr 1e-2 by default. The objective on all data is traced once per epoch.
-Loss: the problem's (squared, or hinge or logistic for +-1 labels). ``adversarial_eps`` > 0 trains adversarially (Madry et
-al. 2018): each step's gradient is taken at PGD-perturbed copies of its rows (l_inf radius adversarial_eps,
+Loss: the problem's (squared, or hinge or logistic for +-1 labels). ``adversarial_eps`` > 0 trains adversarially
+(Madry et al. 2018): each step's gradient is taken at PGD-perturbed copies of its rows (l_inf radius adversarial_eps,
 ``pgd_steps`` steps, default 10) with a constant step, and the run goes on to ``epochs`` (no stationarity test).
 Status "optimal" means first-order stationarity (gradient norm <= tol times its initial value) -- a local
 statement, not global optimality; otherwise "max_iter" or "time_limit".

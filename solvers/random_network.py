@@ -16,7 +16,10 @@ class RandomNetwork(Solver):
     family = "baseline"
     description = "untrained network with Gaussian weights (the yardstick of the attack experiments)"
     capabilities = Capabilities(
-        formulations=("nonconvex",), losses=("squared", "hinge", "logistic"), benchmark=False, options={"width": int, "seed": int}
+        formulations=("nonconvex",),
+        losses=("squared", "hinge", "logistic"),
+        benchmark=False,
+        options={"width": int, "seed": int},
     )
 
     def _solve(

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from relubench.datasets import load_dataset
-from relubench.problem.formulations import get_formulation, nonconvex_objective
+from relubench.problem.formulations import get_formulation, masked_predict, nonconvex_objective
 from relubench.problem.instance import Problem
 from relubench.problem.losses import get_loss
 from relubench.running.metrics import prediction_scores
@@ -81,7 +81,10 @@ CASES = [
     (loss, c, form, solver)
     for loss in ("logistic", "squared")
     for c in (1, 3)
-    for form, solvers in (("gated", ("clarabel", "scs", "fista", "cvxpy-clarabel")), ("relu", ("clarabel", "scs", "al")))
+    for form, solvers in (
+        ("gated", ("clarabel", "scs", "fista", "cvxpy-clarabel")),
+        ("relu", ("clarabel", "scs", "al")),
+    )
     for solver in solvers
     if not (loss == "squared" and c == 1)  # covered by test_global_optimality and test_backends
     and not (loss == "squared" and solver == "al")  # slow here (26 s); the squared loss is the AL's old ground
@@ -114,7 +117,10 @@ def test_each_loss_and_outputs_against_the_independent_model(loss: str, c: int, 
 def test_several_squared_outputs_decouple_into_single_output_problems() -> None:
     X, Y = _data(3)
     joint = get_solver("clarabel").solve(Problem.create(X, Y, 0.1, patterns="all"), "relu", tol=1e-9)
-    parts = [get_solver("clarabel").solve(Problem.create(X, Y[:, k], 0.1, patterns="all"), "relu", tol=1e-9) for k in range(3)]
+    parts = [
+        get_solver("clarabel").solve(Problem.create(X, Y[:, k], 0.1, patterns="all"), "relu", tol=1e-9)
+        for k in range(3)
+    ]
     assert joint.objective == pytest.approx(sum(p.objective for p in parts), rel=1e-7)
 
 
@@ -143,16 +149,28 @@ def test_certified_gap_bounds_the_true_gap_for_logistic() -> None:
 
 
 def test_prediction_scores() -> None:
-    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
-    U, a = np.eye(2), np.array([[1.0, -1.0], [-1.0, 1.0]])  # outputs (relu(x1) - relu(x2), relu(x2) - relu(x1))
+    pred = np.array([[1.0, -1.0], [-1.0, 1.0], [0.0, 0.0]])
     y = np.array([[1.0, -1.0], [-1.0, 1.0], [-1.0, 1.0]])  # one class per row: accuracy by arg max
-    out = prediction_scores(X, y, U, a, "logistic")
+    out = prediction_scores(pred, y, "logistic")
     assert out["accuracy"] == pytest.approx(2 / 3)  # the tie on row 3 goes to class 0
+    assert out["loss"] == pytest.approx(get_loss("logistic").value(pred, y) / 3)
     assert "mse" not in out
-    sq = prediction_scores(X, y[:, 0], U, a[:, 0], "squared")
-    assert sq["mse"] == pytest.approx(np.mean((np.array([1.0, -1.0, 0.0]) - y[:, 0]) ** 2))
+    sq = prediction_scores(pred[:, 0], y[:, 0], "squared")
+    assert sq["mse"] == pytest.approx(np.mean((pred[:, 0] - y[:, 0]) ** 2))
     assert sq["accuracy"] == pytest.approx(2 / 3)  # an output of 0 counts as +1
-    assert prediction_scores(X[:0], y[:0], U, a, "squared") == {}
+    assert prediction_scores(pred[:0], y[:0], "squared") == {}
+
+
+def test_gated_model_on_new_rows_uses_the_sampled_gates() -> None:
+    """The gated predictor applied to the training rows equals the formulation's own prediction."""
+    X, Y = _data(3)
+    problem = Problem.create(X, Y, 0.1, patterns=6, seed=2, loss="logistic")
+    assert problem.gates is not None and problem.gates.shape == (D, problem.P)
+    np.testing.assert_array_equal(X @ problem.gates >= 0, problem.masks)
+    res = get_solver("fista").solve(problem, "gated", tol=1e-6)
+    predict = get_formulation("gated").predictor(problem, res.weights)
+    np.testing.assert_allclose(predict(X), masked_predict(problem, res.weights["U"]), atol=1e-12)
+    assert get_formulation("gated").predictor(Problem.create(X, Y, 0.1, patterns="all"), res.weights) is None
 
 
 def test_multiclass_dataset_is_one_hot() -> None:

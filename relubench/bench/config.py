@@ -14,6 +14,8 @@ Config (TOML)::
     name = "gaussian"                               # any built-in dataset
     sizes = [[100, 10, 20], [200, 10, 40]]          # [n, d, P]; real sets: [[n or 0, 0, P], ...]
     beta_per_n = 1e-3                               # beta = beta_per_n * n (or: beta = 0.1)
+    loss = "squared"                                # or hinge, logistic (+-1 labels)
+    options = { test_fraction = 0.2 }               # keyword arguments of the dataset's loader
     [solver_options.sgd]                            # optional per-solver options
     epochs = 500
     [[experiments]]                                 # optional seed experiments (see relubench.experiments)
@@ -42,10 +44,10 @@ from typing import Any, TypeVar
 from relubench.bench.cases import GRACE_S, PRESETS, Case, SweepConfig
 from relubench.bench.experiment import Defaults, expand_experiment
 from relubench.bench.schema import CONFIG, SAFE_NAME, validate
-from relubench.datasets import dataset_names
+from relubench.datasets import check_dataset_options, dataset_names
 from relubench.errors import InputError
 from relubench.problem.instance import BYTES_PER_MASK_ENTRY
-from relubench.problem.spec import FORMULATION_NAMES
+from relubench.problem.spec import FORMULATION_NAMES, ProblemClass
 from relubench.resources import require_memory
 from relubench.running.solver import check_options, solver_class
 
@@ -99,6 +101,10 @@ def load_config(path: str | Path) -> SweepConfig:
             raise InputError(
                 f"{p}: datasets[{k}].name: unknown dataset {dname!r} (known: {', '.join(dataset_names())})"
             )
+        loss = ds.get("loss", "squared")
+        ds_options = ds.get("options", {})
+        _named(p, f"datasets[{k}].options", check_dataset_options, dname, ds_options)
+        outputs = 2 if ds_options.get("multiclass") else 1  # one output per class; the count needs the data
         for n, d, P in ds.get("sizes", [[0, 0, 50]]):
             _named(
                 p,
@@ -111,7 +117,7 @@ def load_config(path: str | Path) -> SweepConfig:
             for seed in seeds:
                 for cls in classes:
                     for form in forms:
-                        if form not in cls.capabilities.formulations:
+                        if cls.capabilities.why_not(ProblemClass(form, loss, outputs)) is not None:
                             continue
                         for pr in presets:
                             cases.append(
@@ -131,6 +137,8 @@ def load_config(path: str | Path) -> SweepConfig:
                                     tuple(sorted(options.get(cls.name, {}).items())),
                                     bool(ds.get("bias", False)),
                                     grace,
+                                    dataset_options=tuple(sorted(ds_options.items())),
+                                    loss=loss,
                                 )
                             )
     common = Defaults(time_limit, mem, grace)

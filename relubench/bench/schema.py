@@ -15,7 +15,7 @@ import jsonschema
 
 from relubench.bench.cases import PRESETS
 from relubench.errors import InputError
-from relubench.problem.spec import FORMULATION_NAMES
+from relubench.problem.spec import FORMULATION_NAMES, LOSS_NAMES
 
 SAFE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"  # no path separators, no leading dot, no control characters
 
@@ -49,6 +49,8 @@ DATASET = {
         "beta": POSITIVE,
         "beta_per_n": POSITIVE,
         "bias": {"type": "boolean"},
+        "loss": {"enum": list(LOSS_NAMES)},
+        "options": {"type": "object"},
     },
     "required": ["name"],
     "additionalProperties": False,

@@ -18,7 +18,7 @@ from relubench.datasets import Dataset, load_dataset
 from relubench.problem.formulations import get_formulation
 from relubench.problem.instance import Problem, with_bias_column, y_scale
 from relubench.running.attacks import accuracy, one_step_sizes, robust_accuracy
-from relubench.running.metrics import TOLERANCES, time_to_tolerance
+from relubench.running.metrics import TOLERANCES, network_metrics, time_to_tolerance
 from relubench.running.reference import gap_floor, reference_optimum, relative_gap
 from relubench.running.solver import get_solver
 
@@ -106,8 +106,12 @@ def execute(case: Case) -> dict[str, Any]:
         row[f"time_to_{tol:g}"] = None if t is None else res.setup_s + t
     row["trace"] = json.dumps([[p.seconds, p.objective, p.max_violation] for p in res.trace])
     if res.weights is not None:
-        U, a = get_formulation(case.formulation).network(res.weights)
-        row.update(robustness_columns(problem, ds, U, a))
+        form = get_formulation(case.formulation)
+        U, a = form.network(res.weights, problem.outputs)
+        row.update(network_metrics(problem, ds, form.predictor(problem, res.weights)))
+        if problem.outputs == 1:
+            row.update(robustness_columns(problem, ds, U, a))
+    row["outputs"] = problem.outputs
     return row
 
 

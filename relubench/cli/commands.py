@@ -26,7 +26,7 @@ from relubench.problem.formulations import get_formulation
 from relubench.problem.instance import Problem, perturbable_columns, with_bias_column
 from relubench.problem.spec import ProblemClass
 from relubench.running.attacks import accuracy, one_step_sizes, robust_accuracy
-from relubench.running.metrics import prediction_scores
+from relubench.running.metrics import network_metrics
 from relubench.running.reference import cached_reference, gap_floor, reference_optimum, relative_gap
 from relubench.running.solver import get_solver, reference_solvers, solver_class, solver_names
 
@@ -52,15 +52,6 @@ def _load_data(args: argparse.Namespace) -> Dataset:
     if args.test is not None:
         ds = with_test_file(ds, args.test, target=args.target)
     return ds
-
-
-def network_metrics(problem: Problem, ds: Dataset, U: np.ndarray, a: np.ndarray) -> dict[str, Any]:
-    """train_/test_ loss (per row), mse and accuracy (+-1 labels) of the mapped network, and test_rows."""
-    out: dict[str, Any] = {f"train_{k}": v for k, v in prediction_scores(problem.X, problem.y, U, a, problem.loss).items()}
-    Xte = with_bias_column(ds.X_test) if problem.bias else ds.X_test
-    out.update({f"test_{k}": v for k, v in prediction_scores(Xte, ds.y_test, U, a, problem.loss).items()})
-    out["test_rows"] = int(ds.X_test.shape[0])
-    return out
 
 
 def _load_problem(args: argparse.Namespace) -> tuple[Problem, Dataset]:
@@ -160,8 +151,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
             },
         }
         if res.weights is not None:
-            U, a = get_formulation(res.formulation).network(res.weights, problem.outputs)
-            row.update(network_metrics(problem, ds, U, a))
+            form = get_formulation(res.formulation)
+            U, a = form.network(res.weights, problem.outputs)
+            row.update(network_metrics(problem, ds, form.predictor(problem, res.weights)))
         rows.append(row)
         if args.save_network:
             if res.weights is None:

@@ -212,9 +212,7 @@ def _data_arguments(s: argparse.ArgumentParser) -> None:
     src.add_argument(
         "--data", help="CSV (header, numeric, target column(s)) or NPZ file (X, y (n or n x c), optional masks D)"
     )
-    s.add_argument(
-        "--target", default="y", help="target column of a CSV file; a,b,c for c outputs (default: y)"
-    )
+    s.add_argument("--target", default="y", help="target column of a CSV file; a,b,c for c outputs (default: y)")
     s.add_argument(
         "--test-fraction",
         type=_fraction,

@@ -146,6 +146,60 @@ def convergence_curves(df: pd.DataFrame, max_panels: int = 6) -> list[str]:
     return figs
 
 
+HELDOUT_METRICS = (("test_accuracy", "held-out accuracy"), ("test_loss", "held-out loss per row"))
+
+
+def heldout_section(df: pd.DataFrame, max_panels: int = 6) -> list[str]:
+    """Held-out quality of the mapped networks next to optimization accuracy, per problem (dataset, loss,
+    outputs, formulation): the median table, and per problem two panels against time (setup + solve) of each
+    finished case: |relative gap| and the held-out accuracy (loss per row where there are no +-1 labels).
+    Points are the final iterates of each solve (the traces hold objectives, not networks)."""
+    metric = next((m for m in HELDOUT_METRICS if m[0] in df and numeric_column(df, m[0]).notna().any()), None)
+    if metric is None:
+        return []
+    col, label = metric
+    df = df.assign(
+        loss=df["loss"].fillna("squared") if "loss" in df else "squared",
+        outputs=numeric_column(df, "outputs").fillna(1).astype(int),
+        seconds=numeric_column(df, "setup_s").fillna(0) + numeric_column(df, "solve_s").fillna(0),
+        gap=numeric_column(df, "relative_gap").abs(),
+        metric=numeric_column(df, col),
+    )
+    df = df[df["metric"].notna()]
+    keys = ["dataset", "loss", "outputs", "formulation"]
+    table = (
+        df.groupby([*keys, "solver"], sort=True)
+        .agg(cases=("metric", "size"), median_metric=("metric", "median"), median_seconds=("seconds", "median"))
+        .reset_index()
+        .rename(columns={"median_metric": f"median {label}", "median_seconds": "median seconds"})
+    )
+    parts = [
+        "<h2 id='heldout'>Held-out metrics</h2>",
+        caption(
+            f"{label} of the network mapped from each solve's final point, on rows held out from training, beside "
+            "its relative gap. Equal gaps give equal networks only at equal objectives: compare held-out numbers "
+            "at a stated gap."
+        ),
+        table_html(table),
+    ]
+    for key, g in list(df.groupby(keys, sort=True))[:max_panels]:
+        fig, (ax1, ax2) = subplots(1, 2, figsize=(10, 3.6))
+        for solver, gs in g.groupby("solver", sort=True):
+            t = np.maximum(gs["seconds"].to_numpy(dtype=float), 1e-4)
+            ax1.scatter(t, np.maximum(gs["gap"].to_numpy(dtype=float), 1e-16), s=14, label=solver)
+            ax2.scatter(t, gs["metric"].to_numpy(dtype=float), s=14, label=solver)
+        for ax in (ax1, ax2):
+            ax.set_xscale("log")
+            ax.set_xlabel("seconds (setup + solve)")
+        ax1.set_yscale("log")
+        ax1.set_ylabel("|relative gap|")
+        ax2.set_ylabel(label)
+        ax2.legend(fontsize=7)
+        fig.suptitle(f"{key[0]}: {key[1]} loss, {key[2]} output(s), {key[3]}", fontsize=9)
+        parts.append(png(fig))
+    return parts
+
+
 def write_report(results: str | Path, out_dir: str | Path) -> Path:
     """Write out_dir/index.html (and headlines.json) for the results table; returns the page's path.
 
@@ -166,8 +220,9 @@ def write_report(results: str | Path, out_dir: str | Path) -> Path:
     title = f"relubench report: {Path(results).stem}"
     parts = [
         f"<h1>{html.escape(title)}</h1>",
-        f"<p>{len(df)} cases; objective 1/2 ||r||^2 + beta * penalty; gaps (f - f*)/|f*| against cached "
-        "interior-point references. Failures are charged the time limit.</p>",
+        f"<p>{len(df)} cases; objective loss + beta * penalty (squared: 1/2 ||r||^2; logistic: sum log(1 + "
+        "exp(-y f)); summed over rows); gaps (f - f*)/max(|f*|, floor) against cached interior-point references. "
+        "Failures are charged the time limit.</p>",
     ]
     sections, headlines = experiment_sections(df)
     exp_parts = [
@@ -190,6 +245,7 @@ def write_report(results: str | Path, out_dir: str | Path) -> Path:
         parts.append("<h2>Convergence curves</h2>")
         if "problem_hash" in df:
             parts.extend(convergence_curves(df[df["problem_hash"].notna()]))
+        parts.extend(heldout_section(df))
         if not failures.empty:
             parts.append("<h2>Failed cases</h2>")
             cols = [

@@ -27,6 +27,7 @@ gaps (``dual_gap_gated``, ``dual_gap_relu``; the dual points are derived in ``re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,14 +83,21 @@ def network_predict(X: np.ndarray, U: np.ndarray, a: np.ndarray) -> np.ndarray:
     return np.maximum(X @ U, 0.0) @ a
 
 
+def gated_predict(X: np.ndarray, gates: np.ndarray, U: np.ndarray, outputs: int = 1) -> np.ndarray:
+    """The gated network on rows X: sum_i 1[x^T g_i >= 0] x^T u_i (per output; U of shape (d, c P))."""
+    M = (X @ gates >= 0).astype(float)  # (rows, P)
+    H = X @ U
+    if outputs == 1:
+        return np.einsum("ij,ij->i", M, H)
+    return (np.tile(M, (1, outputs)) * H).reshape(X.shape[0], outputs, gates.shape[1]).sum(axis=2)
+
+
 def nonconvex_objective(problem: Problem, U: np.ndarray, a: np.ndarray) -> float:
     loss = get_loss(problem.loss).value(network_predict(problem.X, U, a), problem.y)
     return float(loss + 0.5 * problem.beta * (np.sum(U * U) + np.sum(a * a)))
 
 
-def network_from_blocks(
-    blocks: list[tuple[np.ndarray, float]], outputs: int = 1
-) -> tuple[np.ndarray, np.ndarray]:
+def network_from_blocks(blocks: list[tuple[np.ndarray, float]], outputs: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """The two-layer network of convex blocks (Z, sign): u = z/sqrt(||z||), a = sign sqrt(||z||) per group.
 
     Zero groups give no neuron. Returns (U of shape (d, m), a of shape (m,)); with c = ``outputs`` > 1 the
@@ -149,6 +157,12 @@ class Formulation:
         """(U (d x m), a (m,) or (m, c)) of the two-layer network of these weights (:func:`network_from_blocks`)."""
         return network_from_blocks([(weights[k], s) for k, s in self.blocks], outputs)
 
+    def predictor(self, problem: Problem, weights: dict[str, np.ndarray]) -> Callable[[np.ndarray], np.ndarray] | None:
+        """The trained model as a function of new rows (bias column included): the mapped ReLU network (the
+        network itself for nonconvex); the gated formulation overrides it."""
+        U, a = self.network(weights, problem.outputs)
+        return lambda X: network_predict(X, U, a)
+
     def split(self, Z: np.ndarray) -> dict[str, np.ndarray]:
         """Weights from the blocks stacked side by side (d x kP, block order as in ``blocks``)."""
         return dict(
@@ -158,6 +172,18 @@ class Formulation:
     @property
     def output_signs(self) -> np.ndarray:
         return np.array([s for _, s in self.blocks], dtype=float)
+
+
+@dataclass(frozen=True)
+class GatedFormulation(Formulation):
+    """The gated-ReLU relaxation: its model on new rows is the gated network (gates 1[x^T g_i >= 0])."""
+
+    def predictor(self, problem: Problem, weights: dict[str, np.ndarray]) -> Callable[[np.ndarray], np.ndarray] | None:
+        """The gated network; None without gate vectors (enumerated or given patterns have no directions)."""
+        if problem.gates is None:
+            return None
+        gates, U, c = problem.gates, weights["U"], problem.outputs
+        return lambda X: gated_predict(X, gates, U, c)
 
 
 @dataclass(frozen=True)
@@ -229,7 +255,7 @@ RELU = Formulation(
     blocks=(("V", 1.0), ("W", -1.0)),
     reference="relu",
 )
-GATED = Formulation(
+GATED = GatedFormulation(
     "gated",
     "gated-ReLU relaxation (group lasso)",
     convex=True,

@@ -21,7 +21,7 @@ import numpy as np
 
 from relubench.errors import InputError
 from relubench.problem.losses import LABEL_LOSSES
-from relubench.problem.patterns import DEFAULT_MAX_PATTERNS, enumerate_patterns, sample_patterns
+from relubench.problem.patterns import DEFAULT_MAX_PATTERNS, enumerate_patterns, sample_patterns_with_gates
 from relubench.problem.spec import ProblemClass
 from relubench.resources import require_memory
 
@@ -114,6 +114,7 @@ class Problem:
     pattern_spec: str = field(default="given")
     loss: str = "squared"
     epsilon: float = 0.0  # l_inf radius of the perturbations a robust formulation trains against
+    gates: np.ndarray | None = None  # (d, P) directions that drew sampled patterns (None: enumerated or given)
 
     @classmethod
     def create(
@@ -151,6 +152,7 @@ class Problem:
                     patterns = int(patterns)
                 except ValueError:
                     raise InputError(f"patterns must be a positive integer or 'all', got {patterns!r}") from None
+        gates = None
         if isinstance(patterns, str):
             masks = enumerate_patterns(X, max_patterns=max_patterns)
             spec = "all"
@@ -171,7 +173,8 @@ class Problem:
             require_memory(
                 BYTES_PER_MASK_ENTRY * X.shape[0] * int(patterns), f"{int(patterns)} patterns of {X.shape[0]} rows"
             )
-            masks = sample_patterns(X, int(patterns), seed=seed)
+            masks, gates = sample_patterns_with_gates(X, int(patterns), seed=seed)
+            gates.setflags(write=False)
             spec = f"sampled:{int(patterns)}:seed={seed}"
         X.setflags(write=False)
         y.setflags(write=False)
@@ -187,6 +190,7 @@ class Problem:
             pattern_spec=spec,
             loss=pc.loss,
             epsilon=float(pc.epsilon),
+            gates=gates,
         )
 
     @property

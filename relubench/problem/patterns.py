@@ -23,15 +23,19 @@ from relubench.errors import InputError
 DEFAULT_MAX_PATTERNS = 100_000
 
 
-def _dedupe(masks: np.ndarray) -> np.ndarray:
-    """Distinct, non-zero columns of a boolean (n, k) array, in order of first appearance."""
+def _dedupe_index(masks: np.ndarray) -> np.ndarray:
+    """Indices of the distinct, non-zero columns of a boolean (n, k) array, in order of first appearance."""
     if masks.shape[1] == 0:
-        return masks
+        return np.zeros(0, dtype=np.int64)
     packed = np.packbits(masks, axis=0)
     _, first = np.unique(packed, axis=1, return_index=True)
     keep = np.sort(first)
-    out = masks[:, keep]
-    return out[:, out.any(axis=0)]
+    return keep[masks[:, keep].any(axis=0)]
+
+
+def _dedupe(masks: np.ndarray) -> np.ndarray:
+    """Distinct, non-zero columns of a boolean (n, k) array, in order of first appearance."""
+    return masks[:, _dedupe_index(masks)]
 
 
 def sample_patterns(X: np.ndarray, P: int, seed: int = 0, max_draws: int | None = None) -> np.ndarray:
@@ -40,6 +44,14 @@ def sample_patterns(X: np.ndarray, P: int, seed: int = 0, max_draws: int | None 
     Directions are drawn in batches from ``numpy.random.default_rng(seed)``; if fewer than P distinct patterns
     exist (or appear within ``max_draws`` draws, default 50 P), all that were found are returned.
     """
+    return sample_patterns_with_gates(X, P, seed, max_draws)[0]
+
+
+def sample_patterns_with_gates(
+    X: np.ndarray, P: int, seed: int = 0, max_draws: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`sample_patterns` and the Gaussian direction g_i (d x P) that drew each pattern: the gates a gated
+    network applies to new rows (1[x^T g_i >= 0])."""
     X = np.asarray(X, dtype=float)
     if P < 1:
         raise InputError(f"number of patterns must be >= 1, got {P}")
@@ -47,13 +59,16 @@ def sample_patterns(X: np.ndarray, P: int, seed: int = 0, max_draws: int | None 
     rng = np.random.default_rng(seed)
     max_draws = 50 * P if max_draws is None else max_draws
     found = np.zeros((n, 0), dtype=bool)
+    gates = np.zeros((d, 0))
     drawn = 0
     while found.shape[1] < P and drawn < max_draws:
         batch = min(max(P, 16), max_draws - drawn)
         G = rng.standard_normal((d, batch))
         drawn += batch
-        found = _dedupe(np.concatenate([found, X @ G >= 0], axis=1))
-    return found[:, :P]
+        both = np.concatenate([found, X @ G >= 0], axis=1)
+        keep = _dedupe_index(both)
+        found, gates = both[:, keep], np.concatenate([gates, G], axis=1)[:, keep]
+    return found[:, :P], gates[:, :P]
 
 
 def pattern_count_bound(n: int, rank: int) -> int:

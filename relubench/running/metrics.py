@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
-from relubench.problem.formulations import network_predict
+from relubench.datasets.base import Dataset
+from relubench.problem.instance import Problem, with_bias_column
 from relubench.problem.losses import get_loss
 from relubench.running.reference import relative_gap
 from relubench.running.result import Result
@@ -30,18 +34,17 @@ def time_to_tolerance(result: Result, reference: float, tol: float, y_scale: flo
     return float("inf")
 
 
-def prediction_scores(X: np.ndarray, y: np.ndarray, U: np.ndarray, a: np.ndarray, loss: str = "squared") -> dict[str, float]:
-    """Prediction quality of the network (U, a) on rows X (bias column included) with targets y.
+def prediction_scores(pred: np.ndarray, y: np.ndarray, loss: str = "squared") -> dict[str, float]:
+    """Prediction quality of predictions ``pred`` of targets y (rows x outputs).
 
     ``loss``: the problem's loss per row (its value divided by the number of rows); ``mse`` (squared loss):
-    mean squared error over every entry; for +/-1 labels ``accuracy``: one output, the sign of the prediction (0 counts as +1);
-    c outputs with one +1 per row (one class per row), the arg max of the prediction; otherwise the sign of
-    every entry. Empty dict for no rows.
+    mean squared error over every entry; for +/-1 labels ``accuracy``: one output, the sign of the prediction (0
+    counts as +1); c outputs with one +1 per row (one class per row), the arg max of the prediction; otherwise
+    the sign of every entry. Empty dict for no rows.
     """
-    if X.shape[0] == 0:
+    if y.shape[0] == 0:
         return {}
-    pred = network_predict(X, U, a)
-    out = {"loss": get_loss(loss).value(pred, y) / X.shape[0]}
+    out = {"loss": get_loss(loss).value(pred, y) / y.shape[0]}
     if loss == "squared":
         out["mse"] = float(np.mean((pred - y) ** 2))
     if np.isin(y, (-1.0, 1.0)).all():
@@ -49,4 +52,21 @@ def prediction_scores(X: np.ndarray, y: np.ndarray, U: np.ndarray, a: np.ndarray
             out["accuracy"] = float(np.mean(np.argmax(pred, axis=1) == np.argmax(y, axis=1)))
         else:
             out["accuracy"] = float(np.mean(np.where(pred >= 0, 1.0, -1.0) == y))
+    return out
+
+
+def network_metrics(
+    problem: Problem, ds: Dataset, predict: Callable[[np.ndarray], np.ndarray] | None
+) -> dict[str, Any]:
+    """``train_``/``test_`` loss (per row), mse (squared loss) and accuracy (+-1 labels) of the trained model
+    (``predict``: :meth:`relubench.problem.formulations.Formulation.predictor`; the bias column added to the
+    held-out rows as to the training rows), and ``test_rows``. No model (a gated solution over enumerated
+    patterns has no gates for new rows): only ``test_rows``."""
+    out: dict[str, Any] = {"test_rows": int(ds.X_test.shape[0])}
+    if predict is None:
+        return out
+    out.update({f"train_{k}": v for k, v in prediction_scores(predict(problem.X), problem.y, problem.loss).items()})
+    Xte = with_bias_column(ds.X_test) if problem.bias else ds.X_test
+    if Xte.shape[0]:
+        out.update({f"test_{k}": v for k, v in prediction_scores(predict(Xte), ds.y_test, problem.loss).items()})
     return out
