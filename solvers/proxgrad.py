@@ -158,6 +158,7 @@ class FISTA(Solver):
         formulations=("gated",),
         losses=SMOOTH_LOSSES,
         max_outputs=None,
+        warm_start=True,
         certified_gap=True,
         options={"max_iter": int, "check_every": int},
     )
@@ -188,7 +189,7 @@ class FISTA(Solver):
             return user_stop
 
         deadline = None if time_limit is None else tracer.start + time_limit
-        Z0 = np.zeros((problem.d, problem.groups))
+        Z0 = self.init["U"] if self.init is not None else np.zeros((problem.d, problem.groups))
         Z, XZ, L, it, _ = fista(
             X,
             smooth,
@@ -237,6 +238,7 @@ class AugmentedLagrangian(Solver):
         formulations=("relu",),
         losses=SMOOTH_LOSSES,
         max_outputs=None,
+        warm_start=True,
         certified_gap=True,
         options={
             "rho": float,
@@ -266,7 +268,7 @@ class AugmentedLagrangian(Solver):
         tracer = Tracer(callback)
         deadline = None if time_limit is None else tracer.start + time_limit
         yscale = y_scale(problem.y)
-        Z = np.zeros((problem.d, 2 * Pn))
+        Z = np.hstack([self.init["V"], self.init["W"]]) if self.init is not None else np.zeros((problem.d, 2 * Pn))
         L = LF + rho * xnorm2
         status, gap, total_it, outer = "max_iter", np.inf, 0, 0
         prev_viol, prev_obj, prev_settled = np.inf, np.inf, False

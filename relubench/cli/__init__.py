@@ -14,6 +14,7 @@ from relubench.cli.commands import (
     cmd_asv_offline,
     cmd_attack,
     cmd_datasets,
+    cmd_path,
     cmd_recover,
     cmd_report,
     cmd_solve,
@@ -37,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "asv-offline": cmd_asv_offline,
         "recover": cmd_recover,
         "attack": cmd_attack,
+        "path": cmd_path,
     }
     handler = handlers[args.command]
     try:

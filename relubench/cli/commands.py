@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import re
 import sys
@@ -21,12 +22,14 @@ from relubench.datasets.files import load_file, with_test_file
 from relubench.datasets.network_files import load_network, save_network
 from relubench.errors import ReluBenchError
 from relubench.present.asv_offline import make_offline
+from relubench.present.figures import write_path_figure
 from relubench.present.report import write_report
 from relubench.problem.formulations import get_formulation
 from relubench.problem.instance import Problem, perturbable_columns, with_bias_column
 from relubench.problem.spec import ProblemClass
 from relubench.running.attacks import accuracy, one_step_sizes, robust_accuracy
 from relubench.running.metrics import network_metrics
+from relubench.running.path import PathPoint, path_betas, solve_path
 from relubench.running.reference import cached_reference, gap_floor, reference_optimum, relative_gap
 from relubench.running.solver import get_solver, reference_solvers, solver_class, solver_names
 
@@ -163,6 +166,73 @@ def cmd_solve(args: argparse.Namespace) -> int:
             print(strict_json(row), flush=True)
     if not args.json:
         print_table(rows)
+    return 0
+
+
+def cmd_path(args: argparse.Namespace) -> int:
+    name = "al" if args.formulation == "relu" and args.solver == "fista" else args.solver
+    cls = solver_class(name)
+    _usable([cls], ProblemClass(args.formulation, args.loss), False)
+    betas = path_betas(args.betas)
+    if args.figure is not None:
+        figure = Path(args.figure)
+        if figure.suffix.lower() != ".png":
+            raise ReluBenchError(f"--figure needs a .png file name, got {args.figure!r}")
+        if not figure.parent.is_dir():
+            raise ReluBenchError(f"--figure: folder {figure.parent} does not exist")
+    args.beta = betas[0]
+    args.epsilon = 0.0
+    problem, ds = _load_problem(args)
+    _usable([cls], problem.problem_class(args.formulation), False)
+    form = get_formulation(args.formulation)
+    print(
+        f"path of {len(betas)} betas on {problem.describe()} with {cls.name}"
+        f"{'' if cls.capabilities.warm_start and not args.no_warm_start else ' (cold starts)'} ...",
+        file=sys.stderr,
+        flush=True,
+    )
+    rows: list[dict[str, Any]] = []
+
+    def report(point: PathPoint) -> None:
+        res = point.result
+        row = {
+            "beta": point.beta,
+            "status": res.status,
+            "objective": res.objective,
+            "max_violation": res.max_violation,
+            "active_neurons": res.active_neurons,
+            "iterations": res.iterations,
+            "seconds": point.seconds,
+            "warm_start": point.warm,
+            "certified_gap": res.certified_gap,
+            "message": res.message,
+        }
+        if res.weights is not None:
+            pb = dataclasses.replace(problem, beta=point.beta)
+            row.update(network_metrics(pb, ds, form.predictor(pb, res.weights)))
+        rows.append(row)
+        if args.json:
+            print(strict_json(row), flush=True)
+        else:
+            metric = next((row[k] for k in ("test_accuracy", "test_loss") if k in row), None)
+            shown = "" if metric is None else f"  held-out {'accuracy' if 'test_accuracy' in row else 'loss'} {metric:.4g}"
+            print(
+                f"beta {point.beta:<10.4g} {res.status:<11} objective {res.objective:<12.6g} neurons "
+                f"{res.active_neurons:<5d} {point.seconds:8.3f} s{' warm' if point.warm else ''}{shown}",
+                flush=True,
+            )
+
+    solver = get_solver(cls.name)
+    _, total = solve_path(
+        problem, solver, args.formulation, betas, args.tol, args.time_limit, not args.no_warm_start, report
+    )
+    summary = {"path_seconds": total, "points": len(rows), "solver": cls.name, "formulation": args.formulation}
+    if args.json:
+        print(strict_json(summary), flush=True)
+    else:
+        print(f"path: {len(rows)} points in {total:.3f} s ({cls.name}, {args.formulation})")
+    if args.figure is not None:
+        write_path_figure(rows, args.figure, f"{problem.name}: {cls.name}, {args.formulation}, {problem.loss} loss")
     return 0
 
 

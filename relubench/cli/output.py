@@ -73,7 +73,8 @@ def print_aligned(table: list[list[str]]) -> None:
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     cols = ["solver", "status", "objective", "relative_gap", "max_violation", "iterations", "setup_s", "solve_s"]
-    print_aligned([cols] + [[fmt(r[c]) for c in cols] for r in rows])
+    cols += [c for c in ("test_accuracy", "test_loss", "test_mse") if any(c in r for r in rows)]
+    print_aligned([cols] + [[fmt(r.get(c)) for c in cols] for r in rows])
     for r in rows:
         if r["status"] not in ("optimal",):
             print(f"{r['solver']}: {r['message']}")

@@ -79,6 +79,13 @@ def _fraction(text: str) -> float:
     return v
 
 
+def _betas(text: str) -> list[float]:
+    parts = [t.strip() for t in text.split(",")]
+    if not parts or any(not t for t in parts):
+        raise argparse.ArgumentTypeError(f"a comma-separated list of numbers > 0 is needed, got {text!r}")
+    return [_positive_float(t) for t in parts]
+
+
 def _patterns(text: str) -> int | str:
     if text == "all":
         return text
@@ -189,6 +196,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--json", action="store_true", help="print one JSON object per solver (JSON Lines) instead of a table"
     )
+
+    pa = sub.add_parser(
+        "path",
+        help="solve along a decreasing grid of beta, warm-started, timing each point and the whole path",
+        description="A regularization path: the same patterns at every beta (largest first); backends that "
+        "accept warm starts (fista, al) start each point from the previous solution. Prints per point the "
+        "objective, violation, active neurons, seconds and the held-out metrics of the trained model.",
+    )
+    _data_arguments(pa)
+    pa.add_argument(
+        "--betas", required=True, type=_betas, help="comma-separated weight decays, e.g. 10,3,1,0.3,0.1 (any order)"
+    )
+    pa.add_argument("--patterns", type=_patterns, default=100, help="P sampled patterns or 'all' (default 100)")
+    pa.add_argument("--formulation", choices=("relu", "gated"), default="gated", help="default gated")
+    pa.add_argument("--solver", default="fista", help="one backend (default fista; al for relu)")
+    pa.add_argument("--loss", choices=LOSS_NAMES, default="squared", help="as for solve (default squared)")
+    pa.add_argument("--tol", type=_positive_float, default=1e-6, help="solver tolerance at each point (default 1e-6)")
+    pa.add_argument("--time-limit", type=_seconds, help="seconds per point")
+    pa.add_argument("--no-warm-start", action="store_true", help="solve every point from the backend's own start")
+    pa.add_argument("--figure", metavar="FILE.png", help="write held-out metric and active neurons against beta")
+    pa.add_argument("--json", action="store_true", help="one JSON object per point, then one for the path")
 
     at = sub.add_parser(
         "attack",

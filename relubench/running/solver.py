@@ -105,6 +105,7 @@ class Solver:
 
     def __init__(self, **options: Any) -> None:
         self.options = check_options(type(self), options)
+        self.init: dict[str, np.ndarray] | None = None
 
     @classmethod
     def available(cls) -> tuple[bool, str]:
@@ -128,7 +129,11 @@ class Solver:
         tol: float = 1e-6,
         time_limit: float | None = None,
         callback: Callback | None = None,
+        init: Mapping[str, np.ndarray] | None = None,
     ) -> Result:
+        """Solve ``problem`` (see the class docstring). ``init``: a starting point (weights of the formulation,
+        e.g. the solution at a neighbouring beta) used by backends whose capabilities declare ``warm_start``
+        and ignored by the others; backends read it as ``self.init``."""
         pc = formulation if isinstance(formulation, ProblemClass) else problem.problem_class(formulation)
         why = self.capabilities.why_not(pc)
         if why is not None:
@@ -137,6 +142,7 @@ class Solver:
             raise InputError(f"tolerance must be > 0, got {tol}")
         if time_limit is not None and not (time_limit > 0):
             raise InputError(f"time limit must be > 0 seconds, got {time_limit}")
+        self.init = check_init(problem, pc, init) if init is not None and self.capabilities.warm_start else None
         ok, reason = self.available()
         if not ok:
             return Result(self.name, pc.formulation, "unavailable", message=f"unavailable: {reason}")
@@ -214,6 +220,20 @@ def _isolated_solve(
         send.send(("numerical_error", str(exc)))
     except Exception as exc:  # reported as the result's message
         send.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def check_init(problem: Problem, pc: ProblemClass, init: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The warm start as finite float arrays of the formulation's block shapes (d x c P each), or InputError."""
+    form = get_formulation(pc)
+    shape = (problem.d, problem.groups)
+    keys = [k for k, _ in form.blocks]
+    if not keys or sorted(init) != sorted(keys):
+        raise InputError(f"a warm start of the {pc.formulation} formulation has the weights {keys}, got {sorted(init)}")
+    out = {k: np.array(init[k], dtype=float) for k in keys}
+    for k, v in out.items():
+        if v.shape != shape or not np.isfinite(v).all():
+            raise InputError(f"warm start {k!r} must be a finite array of shape {shape}, got {v.shape}")
+    return out
 
 
 def check_options(cls: type[Solver], options: Mapping[str, Any]) -> dict[str, Any]:

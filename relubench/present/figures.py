@@ -1,0 +1,46 @@
+"""Stand-alone figures written to a file the user names (PNG, written whole: temporary file, then rename)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from relubench.errors import InputError
+from relubench.present.html import subplots
+
+
+def write_path_figure(rows: list[dict[str, Any]], path: str | Path, title: str) -> None:
+    """Held-out accuracy (else held-out loss per row, else the objective) and active neurons against beta."""
+    metric, label = next(
+        ((k, lab) for k, lab in (("test_accuracy", "held-out accuracy"), ("test_loss", "held-out loss per row"))
+         if any(k in r for r in rows)),
+        ("objective", "objective"),
+    )  # fmt: skip
+    beta = np.array([r["beta"] for r in rows], dtype=float)
+    value = np.array([r.get(metric, np.nan) for r in rows], dtype=float)
+    neurons = np.array([r["active_neurons"] for r in rows], dtype=float)
+    fig, (ax1, ax2) = subplots(1, 2, figsize=(10, 3.6))
+    ax1.plot(beta, value, marker="o")
+    ax1.set_ylabel(label)
+    ax2.plot(beta, neurons, marker="o")
+    ax2.set_ylabel("active neurons")
+    for ax in (ax1, ax2):
+        ax.set_xscale("log")
+        ax.set_xlabel("beta")
+    fig.suptitle(title, fontsize=9)
+    p = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=p.parent if str(p.parent) else ".", prefix=".tmp-", suffix=".png")
+    except OSError as exc:
+        raise InputError(f"cannot write {p}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fig.savefig(fh, format="png", dpi=90, bbox_inches="tight")
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
