@@ -214,8 +214,8 @@ def cmd_path(args: argparse.Namespace) -> int:
         if args.json:
             print(strict_json(row), flush=True)
         else:
-            metric = next((row[k] for k in ("test_accuracy", "test_loss") if k in row), None)
-            shown = "" if metric is None else f"  held-out {'accuracy' if 'test_accuracy' in row else 'loss'} {metric:.4g}"
+            key = next((k for k in ("test_accuracy", "test_loss") if k in row), None)
+            shown = "" if key is None else f"  held-out {key[5:]} {row[key]:.4g}"
             print(
                 f"beta {point.beta:<10.4g} {res.status:<11} objective {res.objective:<12.6g} neurons "
                 f"{res.active_neurons:<5d} {point.seconds:8.3f} s{' warm' if point.warm else ''}{shown}",
