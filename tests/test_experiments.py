@@ -123,7 +123,7 @@ def test_experiments_expand_run_and_draw_every_figure(tmp_path, monkeypatch):
     for kind in ("relaxation_gap", "nonconvex_gaps", "iteration_time", "narrow"):
         assert f"id='{kind}'" in text
     # 4 experiment figures + the comparison grid's profile and convergence curve; its table has the 1 grid case
-    assert text.count("data:image/png;base64,") == 6
+    assert text.count("data:image/png;base64,") == 7  # + the held-out panel of the one grid case
     assert "<td>clarabel</td><td>relu</td><td>1</td>" in text
     heads = json.loads((tmp_path / "reports" / "exp" / "headlines.json").read_text())
     assert set(heads) == {"relaxation_gap", "nonconvex_gaps", "iteration_time", "narrow"}

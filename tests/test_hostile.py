@@ -184,7 +184,7 @@ DATA = {
     "npz-member-garbage-npy": ("d.npz", zip_with({"X.npy": b"garbage", "y.npy": b"garbage"}), "not a readable .npy"),
     "npz-pickled-objects": ("d.npz", npz_bytes(X=np.array([{"a": 1}] * 4, dtype=object), y=GOOD_Y[:4]), "objects"),
     "npz-missing-y": ("d.npz", npz_bytes(X=GOOD_X), "must contain arrays"),
-    "npz-y-matrix": ("d.npz", npz_bytes(X=GOOD_X, y=np.ones((20, 2))), "need X of shape"),
+    "npz-y-3d": ("d.npz", npz_bytes(X=GOOD_X, y=np.ones((20, 2, 2))), "need X of shape"),  # n x c is valid
     "npz-X-3d": ("d.npz", npz_bytes(X=np.ones((4, 2, 2)), y=np.ones(4)), "need X of shape"),
     "npz-length-mismatch": ("d.npz", npz_bytes(X=GOOD_X, y=GOOD_Y[:5]), "need X of shape"),
     "npz-complex": ("d.npz", npz_bytes(X=GOOD_X + 1j, y=GOOD_Y), "real numeric"),
