@@ -24,6 +24,18 @@ class Dataset:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+def class_targets(labels: np.ndarray, multiclass: bool, positive_class: int | None, name: str) -> np.ndarray:
+    """+-1 one-vs-rest targets (the positive class by its index among the sorted labels; default: the last of
+    two classes, else the first) or, with ``multiclass``, +-1 one-hot targets (n x c)."""
+    if multiclass:
+        return one_hot_pm1(labels)
+    classes = np.unique(labels)
+    pos = (classes.size - 1 if classes.size == 2 else 0) if positive_class is None else int(positive_class)
+    if not 0 <= pos < classes.size:
+        raise InputError(f"dataset {name}: positive_class must be in [0, {classes.size - 1}], got {positive_class}")
+    return np.where(labels == classes[pos], 1.0, -1.0)
+
+
 def one_hot_pm1(labels: np.ndarray) -> np.ndarray:
     """n x c targets for c classes: +1 in the column of the row's class, -1 elsewhere (classes sorted)."""
     classes, idx = np.unique(labels, return_inverse=True)

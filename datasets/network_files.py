@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from relubench.atomic import write_whole
 from relubench.datasets.files import read_npz
 from relubench.errors import InputError
 
 
 def save_network(path: str | Path, U: np.ndarray, a: np.ndarray, bias: bool) -> None:
     """Write the network to ``path`` (temporary file in the same folder, then rename)."""
-    p = Path(path)
-    if p.exists() and not p.is_file():
-        raise InputError(f"{p} exists and is not a file")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=p.parent if str(p.parent) else ".", prefix=".tmp-", suffix=".npz")
-    except OSError as exc:
-        raise InputError(f"cannot write {p}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, U=np.asarray(U, dtype=float), a=np.asarray(a, dtype=float), bias=np.asarray(bool(bias)))
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_whole(
+        path,
+        lambda fh: np.savez(
+            fh, U=np.asarray(U, dtype=float), a=np.asarray(a, dtype=float), bias=np.asarray(bool(bias))
+        ),
+    )
 
 
 def load_network(path: str | Path) -> tuple[np.ndarray, np.ndarray, bool]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from relubench.datasets.base import Dataset, one_hot_pm1, register_dataset, split_standardize
+from relubench.datasets.base import Dataset, class_targets, register_dataset, split_standardize
 from relubench.errors import InputError
 
 _CLASSIFICATION = {
@@ -32,14 +32,8 @@ def _make(name: str, loader: str, task: str):  # noqa: ANN202
             raise InputError(f"dataset {name} has d={X.shape[1]} features; --d applies only to gaussian")
         if multiclass and task != "classification":
             raise InputError(f"dataset {name} is a regression set: multiclass applies to classification sets")
-        if multiclass:
-            y = one_hot_pm1(y)
-        elif task == "classification":
-            classes = np.unique(y)
-            pos = classes[-1] if positive_class is None and classes.size == 2 else positive_class or 0
-            if pos not in classes:
-                raise InputError(f"positive class {pos} not in {name}'s classes {classes.tolist()}")
-            y = np.where(y == pos, 1.0, -1.0)
+        if task == "classification":  # classes are 0 .. k-1: a class's index is its label
+            y = class_targets(y, multiclass, positive_class, name)
         Xtr, ytr, Xte, yte = split_standardize(X, y, test_fraction, seed, standardize_y=task == "regression", n=n)
         return Dataset(name, Xtr, ytr, Xte, yte, task, meta={"seed": seed, "source": f"sklearn.datasets.{loader}"})
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from relubench.errors import InputError
+from relubench.atomic import write_whole
 from relubench.present.html import subplots
 
 
@@ -32,15 +30,4 @@ def write_path_figure(rows: list[dict[str, Any]], path: str | Path, title: str) 
         ax.set_xscale("log")
         ax.set_xlabel("beta")
     fig.suptitle(title, fontsize=9)
-    p = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=p.parent if str(p.parent) else ".", prefix=".tmp-", suffix=".png")
-    except OSError as exc:
-        raise InputError(f"cannot write {p}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png", dpi=90, bbox_inches="tight")
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_whole(path, lambda fh: fig.savefig(fh, format="png", dpi=90, bbox_inches="tight"))

@@ -17,13 +17,12 @@ from __future__ import annotations
 import html
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from relubench.atomic import write_whole
 from relubench.bench.experiment import experiment_sections
 from relubench.bench.store import ResultStore
 from relubench.errors import InputError
@@ -270,11 +269,4 @@ def write_report(results: str | Path, out_dir: str | Path) -> Path:
 
 
 def _write_whole(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_whole(path, lambda fh: fh.write(text), binary=False)
