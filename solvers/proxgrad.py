@@ -14,6 +14,11 @@ For the relu problem the multipliers lam_i >= 0 of (2 D_i - I) X v_i >= 0 enter 
 scaled jointly; the dual value is the same expression. P(z) - D(theta) bounds the suboptimality of a
 feasible z. A solve stops when that gap is <= tol |P(z)| and the constraint violation <= tol max|y|.
 
+Devices: written once against the array API standard (:mod:`relubench.problem.arrays`); the options
+``device``, ``array_library`` and ``precision`` (:mod:`relubench.running.device`) put the arrays on numpy (CPU,
+default), torch (CPU or CUDA) or array-api-strict. Weights come back as float64 numpy arrays; a CUDA run also
+reports its peak GPU memory. Numbers read on the host (line-search tests, gaps) synchronize the device.
+
 Losses: any smooth one (squared, logistic: the dual point is c times the loss gradient and the dual value minus
 the loss's conjugate there, see :mod:`relubench.problem.losses`); several outputs through the group layout of
 :mod:`relubench.problem.formulations` (c P groups per block). The line search needs no Lipschitz constant of
@@ -22,12 +27,14 @@ the loss; the initial estimate is ||F||^2 times the loss's curvature bound (1 sq
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
 import numpy as np
 
 from relubench.errors import NumericalError
+from relubench.problem.arrays import Array, ArrayView, namespace
 from relubench.problem.formulations import (
     adjoint_groups,
     dual_gap_gated,
@@ -38,30 +45,33 @@ from relubench.problem.formulations import (
 )
 from relubench.problem.instance import Problem, y_scale
 from relubench.problem.losses import SMOOTH_LOSSES, get_loss
+from relubench.running.device import Placement
 from relubench.running.result import Callback, Result, Tracer
 from relubench.running.solver import Capabilities, Solver, register
 
-Smooth = Callable[[np.ndarray], tuple[float, np.ndarray]]  # H = X Z -> (value, dvalue/dH)
+Smooth = Callable[[Array], tuple[float, Array]]  # H = X Z -> (value, dvalue/dH), arrays of any library
 MAX_BACKTRACKS = 64  # step halvings per iteration before the line search is declared failed
 
 
 def fista(
-    X: np.ndarray,
+    X: Array,
     smooth: Smooth,
     beta: float,
-    Z: np.ndarray,
+    Z: Array,
     L: float,
     max_iter: int,
     grad_tol: float,
     deadline: float | None = None,
     every: int = 0,
-    on_check: Callable[[np.ndarray, np.ndarray], bool] | None = None,
-) -> tuple[np.ndarray, np.ndarray, float, int, float]:
+    on_check: Callable[[Array, Array], bool] | None = None,
+) -> tuple[Array, Array, float, int, float]:
     """Minimize smooth(X Z) + beta sum_j ||Z_j|| from Z. Returns (Z, X Z, final L, iterations, gradient mapping).
 
     Stops when the gradient mapping L ||Z+ - Y|| <= grad_tol, after max_iter iterations, past ``deadline``
     (a perf_counter time), or when ``on_check(Z, XZ)`` (called every ``every`` iterations) returns True.
+    Arrays of any array-API library (all of one).
     """
+    xp = namespace(X, Z)
     XZ = X @ Z
     Z_prev, XZ_prev = Z, XZ
     t = 1.0
@@ -69,12 +79,12 @@ def fista(
     it = 0
     gmap = np.inf
     for it in range(1, max_iter + 1):
-        t_new = 0.5 * (1 + np.sqrt(1 + 4 * t * t))
+        t_new = 0.5 * (1 + math.sqrt(1 + 4 * t * t))
         m = (t - 1) / t_new
         Y = Z + m * (Z - Z_prev)
         XY = XZ + m * (XZ - XZ_prev)
         hY, gH = smooth(XY)
-        if not np.isfinite(hY):
+        if not math.isfinite(hY):
             raise NumericalError(f"non-finite objective ({hY}) at iteration {it} of the proximal gradient steps")
         grad = X.T @ gH
         for _ in range(MAX_BACKTRACKS):
@@ -82,7 +92,7 @@ def fista(
             XZ_new = X @ Z_new
             h_new, _ = smooth(XZ_new)
             D = Z_new - Y
-            if h_new <= hY + np.sum(grad * D) + 0.5 * L * np.sum(D * D) + 1e-12 * abs(hY):
+            if h_new <= hY + float(xp.sum(grad * D)) + 0.5 * L * float(xp.sum(D * D)) + 1e-12 * abs(hY):
                 break
             L *= 2.0
             if deadline is not None and time.perf_counter() >= deadline:
@@ -96,7 +106,7 @@ def fista(
         else:
             t = t_new
         f_old = f_new
-        gmap = L * np.sqrt(np.sum(D * D))
+        gmap = L * math.sqrt(float(xp.sum(D * D)))
         L *= 0.95
         if gmap <= grad_tol:
             break
@@ -110,37 +120,43 @@ def fista(
 CURVATURE = {"squared": 1.0, "logistic": 0.25}  # bound on the second derivative of the loss in the prediction
 
 
-def smooth_loss(problem: Problem, k_blocks: int = 1) -> Smooth:
+def smooth_loss(problem: Problem | ArrayView, k_blocks: int = 1) -> Smooth:
     """H = X [Z_1 .. Z_k] -> (loss of the prediction sum_b s_b pred(H_b), gradient in H); s = +1, -1, ..."""
     loss, y, k = get_loss(problem.loss), problem.y, problem.groups
+    xp = namespace(problem.X)
 
-    def smooth(H: np.ndarray) -> tuple[float, np.ndarray]:
+    def smooth(H: Array) -> tuple[float, Array]:
         pred = predict_groups(problem, H if k_blocks == 1 else H[:, :k] - H[:, k:])
         g = adjoint_groups(problem, loss.gradient(pred, y))
-        return loss.value(pred, y), g if k_blocks == 1 else np.hstack([g, -g])
+        return loss.value(pred, y), g if k_blocks == 1 else xp.concat([g, -g], axis=1)
 
     return smooth
 
 
-def power_lipschitz(problem: Problem, k_blocks: int, iters: int = 20, seed: int = 0) -> float:
+def power_lipschitz(
+    problem: Problem | ArrayView, k_blocks: int, iters: int = 20, seed: int = 0, where: Placement | None = None
+) -> float:
     """Estimate ||F||^2 for the masked operator F (k_blocks copies of [D_1 X .. D_P X]) by power iteration.
 
-    Several outputs do not change it (output k has its own copy of the operator)."""
+    Several outputs do not change it (output k has its own copy of the operator). ``where``: the placement of
+    ``problem``'s arrays (None: numpy)."""
     X, M = problem.X, problem.mask_float
+    xp = namespace(X)
     rng = np.random.default_rng(seed)
-    U = rng.standard_normal((problem.d, problem.P))
+    U0 = rng.standard_normal((problem.d, problem.P))
+    U = U0 if where is None else where.asarray(U0)
     lam = 1.0
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(iters):
-            norm = np.linalg.norm(U)
-            if not (np.isfinite(norm) and norm > 0):
-                lam = norm if not np.isfinite(norm) else 0.0
+            norm = float(xp.linalg.vector_norm(U))
+            if not (math.isfinite(norm) and norm > 0):
+                lam = norm if not math.isfinite(norm) else 0.0
                 break
-            U /= norm
-            r = np.einsum("ij,ij->i", M, X @ U)
+            U = U / norm
+            r = xp.vecdot(M, X @ U, axis=-1)
             U = X.T @ (M * r[:, None])
-            lam = np.linalg.norm(U)
-    if not (np.isfinite(lam) and lam > 0):  # all masks empty (F = 0: any step is exact) or overflow (caught later)
+            lam = float(xp.linalg.vector_norm(U))
+    if not (math.isfinite(lam) and lam > 0):  # all masks empty (F = 0: any step is exact) or overflow (caught later)
         return float(k_blocks) if lam == 0 else float("inf")
     return float(k_blocks * lam)
 
@@ -158,6 +174,7 @@ class FISTA(Solver):
         formulations=("gated",),
         losses=SMOOTH_LOSSES,
         max_outputs=None,
+        devices=("cpu", "cuda"),
         warm_start=True,
         certified_gap=True,
         options={"max_iter": int, "check_every": int},
@@ -167,17 +184,20 @@ class FISTA(Solver):
     def _solve(
         self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None
     ) -> Result:
-        X = problem.X
         t0 = time.perf_counter()
-        L = CURVATURE[problem.loss] * power_lipschitz(problem, 1)
+        where = self.placement()
+        where.reset_peak_memory()
+        data = where.view(problem)
+        L = CURVATURE[problem.loss] * power_lipschitz(data, 1, where=where)
+        where.synchronize()
         setup = time.perf_counter() - t0
-        smooth = smooth_loss(problem)
+        smooth = smooth_loss(data)
 
         tracer = Tracer(callback)
         state = {"status": "max_iter", "gap": np.inf}
 
-        def on_check(Z: np.ndarray, XZ: np.ndarray) -> bool:
-            obj, gap = dual_gap_gated(problem, Z, XZ)
+        def on_check(Z: Array, XZ: Array) -> bool:
+            obj, gap = dual_gap_gated(data, Z, XZ)
             state["gap"] = gap
             user_stop = tracer.record(obj)
             if gap <= tol * abs(obj):
@@ -189,9 +209,9 @@ class FISTA(Solver):
             return user_stop
 
         deadline = None if time_limit is None else tracer.start + time_limit
-        Z0 = self.init["U"] if self.init is not None else np.zeros((problem.d, problem.groups))
+        Z0 = where.asarray(self.init["U"]) if self.init is not None else where.zeros((problem.d, problem.groups))
         Z, XZ, L, it, _ = fista(
-            X,
+            data.X,
             smooth,
             problem.beta,
             Z0,
@@ -213,10 +233,11 @@ class FISTA(Solver):
             iterations=it,
             setup_s=setup,
             solve_s=tracer.elapsed(),
-            weights={"U": Z},
+            weights={"U": where.to_numpy(Z)},
             trace=tracer.points,
             message=f"certified gap {state['gap']:.3g}",
             certified_gap=state["gap"],
+            device_peak_bytes=where.peak_memory_bytes(),
         )
 
 
@@ -238,6 +259,7 @@ class AugmentedLagrangian(Solver):
         formulations=("relu",),
         losses=SMOOTH_LOSSES,
         max_outputs=None,
+        devices=("cpu", "cuda"),
         warm_start=True,
         certified_gap=True,
         options={
@@ -254,21 +276,29 @@ class AugmentedLagrangian(Solver):
     def _solve(
         self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None
     ) -> Result:
-        X, beta = problem.X, problem.beta
+        beta = problem.beta
         Pn = problem.groups
-        S2 = np.hstack([problem.group_signs, problem.group_signs])
-        loss_of = smooth_loss(problem, 2)
         o = self.options
         t0 = time.perf_counter()
-        LF = CURVATURE[problem.loss] * power_lipschitz(problem, 2)
-        xnorm2 = float(np.linalg.norm(X, 2) ** 2)
+        where = self.placement()
+        where.reset_peak_memory()
+        xp, data = where.xp, where.view(problem)
+        X = data.X
+        S2 = xp.concat([data.group_signs, data.group_signs], axis=1)
+        loss_of = smooth_loss(data, 2)
+        LF = CURVATURE[problem.loss] * power_lipschitz(data, 2, where=where)
+        xnorm2 = float(np.linalg.norm(problem.X, 2) ** 2)  # on the host: d x d work after one X^T X
         rho = float(o.get("rho", LF / xnorm2 if xnorm2 > 0 else 1.0))
+        lam = where.zeros((problem.n, 2 * Pn))
+        where.synchronize()
         setup = time.perf_counter() - t0
-        lam = np.zeros((problem.n, 2 * Pn))
         tracer = Tracer(callback)
         deadline = None if time_limit is None else tracer.start + time_limit
         yscale = y_scale(problem.y)
-        Z = np.hstack([self.init["V"], self.init["W"]]) if self.init is not None else np.zeros((problem.d, 2 * Pn))
+        if self.init is not None:
+            Z = where.asarray(np.hstack([self.init["V"], self.init["W"]]))
+        else:
+            Z = where.zeros((problem.d, 2 * Pn))
         L = LF + rho * xnorm2
         status, gap, total_it, outer = "max_iter", np.inf, 0, 0
         prev_viol, prev_obj, prev_settled = np.inf, np.inf, False
@@ -277,26 +307,26 @@ class AugmentedLagrangian(Solver):
         growth = float(o.get("rho_growth", 2.0))
         user = {"stop": False}
 
-        def on_check(Zc: np.ndarray, XZc: np.ndarray) -> bool:
+        def on_check(Zc: Array, XZc: Array) -> bool:
             obj = loss_of(XZc)[0] + beta * group_norm_sum(Zc)
-            user["stop"] = tracer.record(obj, max(0.0, -float((S2 * XZc).min())))
+            user["stop"] = tracer.record(obj, max(0.0, -float(xp.min(S2 * XZc))))
             return user["stop"]
 
         for outer in range(1, int(o.get("max_outer", 500)) + 1):
             lor = lam / rho
 
-            def smooth(H: np.ndarray, lor: np.ndarray = lor, rho: float = rho) -> tuple[float, np.ndarray]:
+            def smooth(H: Array, lor: Array = lor, rho: float = rho) -> tuple[float, Array]:
                 value, g = loss_of(H)
-                Pen = np.maximum(lor - S2 * H, 0.0)
+                Pen = xp.clip(lor - S2 * H, min=0.0)
                 g = g - rho * (S2 * Pen)
-                return value + 0.5 * rho * float(np.sum(Pen * Pen)), g
+                return value + 0.5 * rho * float(xp.sum(Pen * Pen)), g
 
             Z, XZ, L, it, gmap = fista(
                 X, smooth, beta, Z, L, inner_iter, grad_tol, deadline, int(o.get("check_every", 10)), on_check
             )
             total_it += it
-            lam = np.maximum(lam - rho * (S2 * XZ), 0.0)
-            obj, gap, viol = dual_gap_relu(problem, Z, XZ, lam)
+            lam = xp.clip(lam - rho * (S2 * XZ), min=0.0)
+            obj, gap, viol = dual_gap_relu(data, Z, XZ, lam)
             user["stop"] = tracer.record(obj, viol) or user["stop"]
             if deadline is not None and time.perf_counter() >= deadline:
                 status = "time_limit"
@@ -319,8 +349,9 @@ class AugmentedLagrangian(Solver):
             iterations=total_it,
             setup_s=setup,
             solve_s=tracer.elapsed(),
-            weights={"V": Z[:, :Pn].copy(), "W": Z[:, Pn:].copy()},
+            weights={"V": where.to_numpy(Z[:, :Pn]), "W": where.to_numpy(Z[:, Pn:])},
             trace=tracer.points,
             message=f"outer={outer} rho={rho:.3g} certified gap {gap:.3g}",
             certified_gap=gap,
+            device_peak_bytes=where.peak_memory_bytes(),
         )

@@ -33,23 +33,25 @@ from dataclasses import dataclass
 import numpy as np
 
 from relubench.errors import InputError
+from relubench.problem.arrays import ArrayView, namespace
 from relubench.problem.instance import Problem
 from relubench.problem.losses import get_loss
 from relubench.problem.spec import FORMULATION_NAMES, ProblemClass
 
 
-def predict_groups(problem: Problem, H: np.ndarray) -> np.ndarray:
-    """The prediction from H = X @ Z (n x cP): (n,) for one output, (n, c) for c outputs."""
+def predict_groups(problem: Problem | ArrayView, H: np.ndarray) -> np.ndarray:
+    """The prediction from H = X @ Z (n x cP): (n,) for one output, (n, c) for c outputs (any array library)."""
+    xp = namespace(H)
     if problem.outputs == 1:
-        return np.einsum("ij,ij->i", problem.mask_float, H)
-    return (problem.group_masks * H).reshape(problem.n, problem.outputs, problem.P).sum(axis=2)
+        return xp.vecdot(problem.mask_float, H, axis=-1)
+    return xp.sum(xp.reshape(problem.group_masks * H, (problem.n, problem.outputs, problem.P)), axis=2)
 
 
-def adjoint_groups(problem: Problem, g: np.ndarray) -> np.ndarray:
+def adjoint_groups(problem: Problem | ArrayView, g: np.ndarray) -> np.ndarray:
     """The n x cP array whose X^T-product is the gradient in Z of <g, prediction>: D_i g_k in column k P + i."""
     if problem.outputs == 1:
         return problem.mask_float * g[:, None]
-    return problem.group_masks * np.repeat(g, problem.P, axis=1)
+    return problem.group_masks * namespace(g).repeat(g, problem.P, axis=1)
 
 
 def masked_predict(problem: Problem, U: np.ndarray) -> np.ndarray:
@@ -58,7 +60,9 @@ def masked_predict(problem: Problem, U: np.ndarray) -> np.ndarray:
 
 
 def group_norms(U: np.ndarray) -> np.ndarray:
-    return np.sqrt(np.einsum("ij,ij->j", U, U))
+    """Euclidean norm of each column (any array library)."""
+    xp = namespace(U)
+    return xp.sqrt(xp.sum(U * U, axis=0))
 
 
 def relu_objective(problem: Problem, V: np.ndarray, W: np.ndarray) -> float:
@@ -354,24 +358,26 @@ def prune_neurons(problem: Problem, V: np.ndarray, W: np.ndarray, rel: float = 1
 
 def group_soft_threshold(A: np.ndarray, thresh: float) -> np.ndarray:
     """Column-wise prox of thresh * ||.||_2: scales each column a to max(0, 1 - thresh/||a||) a."""
-    scale = np.maximum(0.0, 1.0 - thresh / np.maximum(group_norms(A), 1e-300))
+    xp = namespace(A)
+    scale = xp.clip(1.0 - thresh / xp.clip(group_norms(A), min=1e-300), min=0.0)
     return A * scale
 
 
 def group_norm_sum(Z: np.ndarray) -> float:
-    return float(group_norms(Z).sum())
+    return float(namespace(Z).sum(group_norms(Z)))
 
 
-def _scaled_dual_gap(problem: Problem, primal: float, pred: np.ndarray, G: np.ndarray) -> float:
+def _scaled_dual_gap(problem: Problem | ArrayView, primal: float, pred: np.ndarray, G: np.ndarray) -> float:
     """primal - dual at theta = c * gradient(pred), c <= 1 scaling the group norms of G = X^T (..) (linear in the
     gradient) to at most beta; the dual value is the loss's ``dual_value`` (minus its conjugate at theta)."""
-    c = min(1.0, problem.beta / max(group_norms(G).max(), 1e-300))
+    c = min(1.0, problem.beta / max(float(namespace(G).max(group_norms(G))), 1e-300))
     dual = get_loss(problem.loss).dual_value(pred, problem.y, c)
     return float(max(primal - dual, 0.0))
 
 
-def dual_gap_gated(problem: Problem, Z: np.ndarray, XZ: np.ndarray) -> tuple[float, float]:
-    """(primal objective, certified gap) for the gated problem at Z (a smooth loss; any number of outputs)."""
+def dual_gap_gated(problem: Problem | ArrayView, Z: np.ndarray, XZ: np.ndarray) -> tuple[float, float]:
+    """(primal objective, certified gap) for the gated problem at Z (a smooth loss; any number of outputs;
+    the arrays of a :class:`Problem` or of its :class:`ArrayView` on another library or device)."""
     loss = get_loss(problem.loss)
     pred = predict_groups(problem, XZ)
     primal = loss.value(pred, problem.y) + problem.beta * group_norm_sum(Z)
@@ -379,15 +385,18 @@ def dual_gap_gated(problem: Problem, Z: np.ndarray, XZ: np.ndarray) -> tuple[flo
     return float(primal), _scaled_dual_gap(problem, primal, pred, G)
 
 
-def dual_gap_relu(problem: Problem, Z: np.ndarray, XZ: np.ndarray, lam: np.ndarray) -> tuple[float, float, float]:
+def dual_gap_relu(
+    problem: Problem | ArrayView, Z: np.ndarray, XZ: np.ndarray, lam: np.ndarray
+) -> tuple[float, float, float]:
     """(primal objective, certified gap, max violation) for the relu problem at Z = [V W] with multipliers lam."""
+    xp = namespace(Z, XZ, lam)
     loss = get_loss(problem.loss)
     k = problem.groups
     S = problem.group_signs
     pred = predict_groups(problem, XZ[:, :k] - XZ[:, k:])
     primal = loss.value(pred, problem.y) + problem.beta * group_norm_sum(Z)
     Mr = adjoint_groups(problem, loss.gradient(pred, problem.y))
-    A = np.hstack([Mr - S * lam[:, :k], -Mr - S * lam[:, k:]])
+    A = xp.concat([Mr - S * lam[:, :k], -Mr - S * lam[:, k:]], axis=1)
     G = problem.X.T @ A
-    viol = max(0.0, -float((np.hstack([S, S]) * XZ).min()))
+    viol = max(0.0, -float(xp.min(xp.concat([S * XZ[:, :k], S * XZ[:, k:]], axis=1))))
     return float(primal), _scaled_dual_gap(problem, primal, pred, G), viol

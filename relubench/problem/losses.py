@@ -7,6 +7,8 @@ array: one-vs-all). The objective of every formulation is ``loss(pred, y) + beta
 
 Smooth losses also give the value of the dual point ``theta = c * gradient`` (c in (0, 1]) used by certified
 duality gaps: ``dual_value(pred, y, c) = -loss*(theta)`` with ``loss*`` the convex conjugate in the prediction.
+The smooth losses (value, pointwise, gradient, dual value) are written against the array API namespace of
+their arguments, so the same code serves numpy and the GPU arrays of :mod:`relubench.problem.arrays`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from relubench.errors import InputError
+from relubench.problem.arrays import namespace
 
 
 class Loss(Protocol):
@@ -48,8 +51,9 @@ class SquaredLoss:
     name: str = "squared"
 
     def value(self, pred: np.ndarray, y: np.ndarray) -> float:
-        r = np.ravel(pred - y)
-        return float(0.5 * r @ r)
+        xp = namespace(pred, y)
+        r = pred - y
+        return float(0.5 * xp.sum(r * r))
 
     def pointwise(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
         return 0.5 * (pred - y) ** 2
@@ -64,8 +68,9 @@ class SquaredLoss:
         return np.where(pred >= y, 1.0, -1.0)  # away from the target
 
     def dual_value(self, pred: np.ndarray, y: np.ndarray, c: float) -> float:
-        theta = c * np.ravel(pred - y)  # loss*(theta) = theta^T y + 1/2 ||theta||^2
-        return float(-theta @ np.ravel(y) - 0.5 * theta @ theta)
+        xp = namespace(pred, y)
+        theta = c * (pred - y)  # loss*(theta) = theta^T y + 1/2 ||theta||^2
+        return float(-xp.sum(theta * y) - 0.5 * xp.sum(theta * theta))
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,9 @@ class HingeLoss:
 
 
 def _xlogx(s: np.ndarray) -> np.ndarray:
-    return np.where(s > 0, s * np.log(np.where(s > 0, s, 1.0)), 0.0)
+    xp = namespace(s)
+    pos = s > 0
+    return xp.where(pos, s * xp.log(xp.where(pos, s, xp.ones_like(s))), xp.zeros_like(s))
 
 
 @dataclass(frozen=True)
@@ -108,10 +115,10 @@ class LogisticLoss:
     name: str = "logistic"
 
     def value(self, pred: np.ndarray, y: np.ndarray) -> float:
-        return float(self.pointwise(pred, y).sum())
+        return float(namespace(pred, y).sum(self.pointwise(pred, y)))
 
     def pointwise(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return np.logaddexp(0.0, -y * pred)
+        return _softplus(-y * pred)
 
     def gradient(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
         return -y * _sigmoid(-y * pred)
@@ -123,13 +130,21 @@ class LogisticLoss:
         return -np.asarray(y, dtype=float)
 
     def dual_value(self, pred: np.ndarray, y: np.ndarray, c: float) -> float:
+        xp = namespace(pred, y)
         s = c * _sigmoid(-y * pred)
-        return float(-(_xlogx(s) + _xlogx(1.0 - s)).sum())
+        return float(-xp.sum(_xlogx(s) + _xlogx(1.0 - s)))
+
+
+def _softplus(t: np.ndarray) -> np.ndarray:
+    """log(1 + exp(t)) without overflow."""
+    xp = namespace(t)
+    return xp.logaddexp(xp.zeros_like(t), t)
 
 
 def _sigmoid(t: np.ndarray) -> np.ndarray:
     """1 / (1 + exp(-t)) without overflow."""
-    return np.exp(-np.logaddexp(0.0, -t))
+    xp = namespace(t)
+    return xp.exp(-_softplus(-t))
 
 
 # keys: spec.LOSS_NAMES (tested)

@@ -59,6 +59,8 @@ class Result:
     reference: float | None = None
     relative_gap: float | None = None
     certified_gap: float | None = None  # primal - dual bound, where the backend has a dual at hand
+    device: str = "cpu"  # where the backend computed (relubench.running.device)
+    device_peak_bytes: int | None = None  # peak GPU memory of the solve (None on the CPU)
     weights: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
     def summary(self) -> dict[str, Any]:
@@ -74,6 +76,9 @@ class Result:
             "active_neurons",
             "message",
             "solver_version",
+            "certified_gap",
+            "device",
+            "device_peak_bytes",
         )
         return {k: getattr(self, k) for k in keys}
 

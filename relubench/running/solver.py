@@ -32,6 +32,7 @@ from relubench.errors import InputError, NumericalError
 from relubench.problem.formulations import evaluate, get_formulation
 from relubench.problem.instance import Problem, y_scale
 from relubench.problem.spec import ProblemClass
+from relubench.running.device import DEVICE_OPTIONS, Placement, check_placement, cuda_status, placement
 from relubench.running.result import Callback, Result
 
 FAMILIES = ("interior-point", "first-order", "baseline")
@@ -52,7 +53,9 @@ class Capabilities:
     is run in a separate process killed at the limit plus ``ISOLATION_GRACE_S`` (its start not counted).
     ``max_size``: the largest n * P (rows x patterns) it should be offered in benchmarks (None: no limit).
     ``benchmark``: offered in the asv grid (cross-check routes are not). ``reference_rank``: may compute
-    reference optima at high accuracy; lower ranks are tried first (None: never).
+    reference optima at high accuracy; lower ranks are tried first (None: never). ``devices``: where it computes;
+    a backend with more than ``cpu`` also takes the options of :data:`relubench.running.device.DEVICE_OPTIONS`
+    (device, array_library, precision), added here.
     """
 
     formulations: tuple[str, ...]
@@ -71,8 +74,10 @@ class Capabilities:
         for f in self.formulations:
             get_formulation(f)  # unknown names fail at registration
         bad = [d for d in self.devices if d not in DEVICES]
-        if not self.formulations or bad:
-            raise TypeError(f"capabilities need formulations and devices in {DEVICES}, got {self!r}")
+        if not self.formulations or bad or "cpu" not in self.devices:
+            raise TypeError(f"capabilities need formulations and devices in {DEVICES} (cpu among them), got {self!r}")
+        if len(self.devices) > 1:
+            object.__setattr__(self, "options", MappingProxyType({**DEVICE_OPTIONS, **self.options}))
 
     def why_not(self, pc: ProblemClass) -> str | None:
         """None when the backend solves problems of class ``pc``, else the reason it does not."""
@@ -112,6 +117,11 @@ class Solver:
         """(True, "") if this backend can run here, else (False, reason)."""
         return True, ""
 
+    def placement(self) -> Placement:
+        """Where this solve computes: the placement of the options device, array_library and precision."""
+        device, library, precision = check_placement(self.options, self.capabilities.devices)
+        return placement(device, library, precision)
+
     @classmethod
     def version(cls) -> str:
         """Version string of the code that solves: relubench's own for backends written here."""
@@ -146,6 +156,11 @@ class Solver:
         ok, reason = self.available()
         if not ok:
             return Result(self.name, pc.formulation, "unavailable", message=f"unavailable: {reason}")
+        device = self.options.get("device", "cpu")
+        if device == "cuda":
+            ok, reason = cuda_status()
+            if not ok:
+                return Result(self.name, pc.formulation, "unavailable", message=f"unavailable: {reason}", device=device)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # non-finite values are checked
             try:
                 if time_limit is not None and not self.capabilities.time_limit:
@@ -156,6 +171,7 @@ class Solver:
                 msg = str(exc)
                 return Result(self.name, pc.formulation, "numerical_error", message=msg, solver_version=self.version())
             res.solver_version = res.solver_version or self.version()
+            res.device = device
             if res.weights is not None:
                 for key, value in evaluate(problem, pc, res.weights).items():
                     setattr(res, key, value)
@@ -252,6 +268,8 @@ def check_options(cls: type[Solver], options: Mapping[str, Any]) -> dict[str, An
         if not ok:
             raise InputError(f"solver {cls.name!r} option {key!r} must be {kind.__name__}, got {value!r}")
         out[key] = kind(value)
+    if len(cls.capabilities.devices) > 1:
+        check_placement(out, cls.capabilities.devices)
     return out
 
 
