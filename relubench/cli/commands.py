@@ -28,10 +28,11 @@ from relubench.problem.formulations import get_formulation
 from relubench.problem.instance import Problem, perturbable_columns, with_bias_column
 from relubench.problem.spec import ProblemClass
 from relubench.running.attacks import accuracy, one_step_sizes, robust_accuracy
+from relubench.running.device import cuda_status
 from relubench.running.metrics import network_metrics
 from relubench.running.path import PathPoint, path_betas, solve_path
 from relubench.running.reference import cached_reference, gap_floor, reference_optimum, relative_gap
-from relubench.running.solver import get_solver, reference_solvers, solver_class, solver_names
+from relubench.running.solver import Solver, get_solver, reference_solvers, solver_class, solver_names, solvers_for
 
 
 def _load_data(args: argparse.Namespace) -> Dataset:
@@ -101,14 +102,35 @@ def _usable(classes: list[Any], wanted: ProblemClass, every: bool) -> list[Any]:
     return classes
 
 
+def _device_options(cls: type[Solver], args: argparse.Namespace) -> dict[str, Any]:
+    """The solver options of --device and --precision for ``cls`` (ReluBenchError where it cannot honour them)."""
+    if len(cls.capabilities.devices) > 1:
+        return {"device": args.device, "precision": args.precision}
+    if args.device != "cpu" or args.precision != "double":
+        raise ReluBenchError(
+            f"solver {cls.name!r} runs on the cpu in double precision only (--device/--precision apply to: "
+            f"{', '.join(n for n in solver_names() if len(solver_class(n).capabilities.devices) > 1)})"
+        )
+    return {}
+
+
 def cmd_solve(args: argparse.Namespace) -> int:
     if args.solver is None:
         default_for = ProblemClass(args.formulation, args.loss)
-        names = [c.name for c in reference_solvers(default_for) if c.available()[0]][:1]
+        if args.device != "cpu" or args.precision != "double":  # the first backend that runs there
+            cands = [c for c in solvers_for(default_for) if args.device in c.capabilities.devices]
+            names = [c.name for c in cands if len(c.capabilities.devices) > 1][:1]
+        else:
+            names = [c.name for c in reference_solvers(default_for) if c.available()[0]][:1]
         if not names:
-            raise ReluBenchError(f"no default backend for the {args.formulation} formulation: name one with --solver")
+            raise ReluBenchError(
+                f"no default backend for the {args.formulation} formulation on {args.device}: name one with --solver"
+            )
     elif args.solver == "all":
         names = solver_names()
+        if args.device != "cpu" or args.precision != "double":
+            names = [n for n in names if args.device in solver_class(n).capabilities.devices]
+            names = [n for n in names if len(solver_class(n).capabilities.devices) > 1]
     else:
         names = [s.strip() for s in args.solver.split(",") if s.strip()]
     if not names:
@@ -118,6 +140,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if args.save_network and not str(args.save_network).endswith(".npz"):
         raise ReluBenchError(f"--save-network needs a .npz file name, got {args.save_network!r}")
     classes = [solver_class(n) for n in names]  # unknown names fail before any work
+    placed = {c.name: _device_options(c, args) for c in classes}  # before the data are read
     every = args.solver == "all"
     classes = _usable(classes, ProblemClass(args.formulation, args.loss), every)  # before the data are read
     problem, ds = _load_problem(args)
@@ -129,7 +152,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     for cls in classes:
         print(f"solving {problem.describe()} with {cls.name} ...", file=sys.stderr, flush=True)
         show = progress_printer(cls.name, args.formulation, ref, args.progress, gap_floor(problem.y))
-        res = get_solver(cls.name).solve(
+        res = get_solver(cls.name, **placed[cls.name]).solve(
             problem, args.formulation, tol=args.tol, time_limit=args.time_limit, callback=show
         )
         if ref is not None and math.isfinite(res.objective):
@@ -222,7 +245,7 @@ def cmd_path(args: argparse.Namespace) -> int:
                 flush=True,
             )
 
-    solver = get_solver(cls.name)
+    solver = get_solver(cls.name, **_device_options(cls, args))
     _, total = solve_path(
         problem, solver, args.formulation, betas, args.tol, args.time_limit, not args.no_warm_start, report
     )
@@ -302,6 +325,8 @@ def cmd_solvers(args: argparse.Namespace) -> int:
             ]
         )
     print_aligned(rows)
+    visible, what = cuda_status()
+    print(f"\nGPU: {what}" if visible else f"\nGPU: none visible here ({what}): cuda runs report 'unavailable'")
     return 0
 
 

@@ -8,6 +8,8 @@ import sys
 
 from relubench import __version__
 from relubench.problem.spec import FORMULATION_NAMES, LOSS_NAMES
+from relubench.running.device import PRECISIONS
+from relubench.running.solver import DEVICES
 
 
 class _Parser(argparse.ArgumentParser):
@@ -193,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE.npz",
         help="write the trained network (arrays U (d x m), a (m), bias) of the one solver run to FILE.npz",
     )
+    _device_arguments(s)
     s.add_argument(
         "--json", action="store_true", help="print one JSON object per solver (JSON Lines) instead of a table"
     )
@@ -216,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("--time-limit", type=_seconds, help="seconds per point")
     pa.add_argument("--no-warm-start", action="store_true", help="solve every point from the backend's own start")
     pa.add_argument("--figure", metavar="FILE.png", help="write held-out metric and active neurons against beta")
+    _device_arguments(pa)
     pa.add_argument("--json", action="store_true", help="one JSON object per point, then one for the path")
 
     at = sub.add_parser(
@@ -231,6 +235,24 @@ def build_parser() -> argparse.ArgumentParser:
     at.add_argument("--steps", type=_positive_int, default=50, help="PGD steps per restart (default 50)")
     at.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     return p
+
+
+def _device_arguments(s: argparse.ArgumentParser) -> None:
+    """Where backends that run on several devices compute (see `relubench solvers`, column devices)."""
+    s.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="cpu",
+        help="cpu (numpy) or cuda (torch on the first GPU; a backend without a visible GPU reports 'unavailable: "
+        "no CUDA device' and is skipped). Only backends whose devices include it run (default cpu)",
+    )
+    s.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="double",
+        help="floating point of backends with a device option: double (float64) or single (float32; certified "
+        "gaps below about 1e-5 are then out of reach). Default double",
+    )
 
 
 def _data_arguments(s: argparse.ArgumentParser) -> None:

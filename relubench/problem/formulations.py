@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from relubench.errors import InputError
-from relubench.problem.arrays import ArrayView, namespace
-from relubench.problem.instance import Problem
+from relubench.problem.arrays import namespace
+from relubench.problem.instance import ArrayView, Problem
 from relubench.problem.losses import get_loss
 from relubench.problem.spec import FORMULATION_NAMES, ProblemClass
 

@@ -14,12 +14,15 @@ with beta = n * lam (see :func:`beta_from_scnn_lambda`).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
 from relubench.errors import InputError
+from relubench.problem.arrays import Array
 from relubench.problem.losses import LABEL_LOSSES
 from relubench.problem.patterns import DEFAULT_MAX_PATTERNS, enumerate_patterns, sample_patterns_with_gates
 from relubench.problem.spec import ProblemClass
@@ -262,3 +265,42 @@ class Problem:
 
     def describe(self) -> str:
         return f"{self.name}: n={self.n} d={self.d} P={self.P} beta={self.beta:g} bias={self.bias}"
+
+
+@dataclass(frozen=True, eq=False)
+class ArrayView:
+    """The arrays of a :class:`Problem` on one library, device and dtype, under the Problem's attribute names."""
+
+    X: Array
+    y: Array
+    mask_float: Array
+    group_masks: Array
+    group_signs: Array
+    beta: float
+    loss: str
+    n: int
+    d: int
+    P: int
+    outputs: int
+    groups: int
+
+
+def view(problem: Problem, asarray: Callable[[Any], Array]) -> ArrayView:
+    """``problem``'s arrays converted by ``asarray`` (which fixes library, device and dtype)."""
+    masks = asarray(problem.mask_float)
+    signs = asarray(problem.signs)
+    one = problem.outputs == 1
+    return ArrayView(
+        X=asarray(problem.X),
+        y=asarray(problem.y),
+        mask_float=masks,
+        group_masks=masks if one else asarray(problem.group_masks),
+        group_signs=signs if one else asarray(problem.group_signs),
+        beta=problem.beta,
+        loss=problem.loss,
+        n=problem.n,
+        d=problem.d,
+        P=problem.P,
+        outputs=problem.outputs,
+        groups=problem.groups,
+    )

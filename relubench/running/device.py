@@ -14,8 +14,10 @@ a visible GPU, a CUDA run reports "unavailable: no CUDA device" and is skipped, 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from types import ModuleType
@@ -24,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from relubench.errors import InputError
-from relubench.problem.arrays import Array, ArrayView, view
-from relubench.problem.instance import Problem
+from relubench.problem.arrays import Array
+from relubench.problem.instance import ArrayView, Problem, view
 
 ARRAY_LIBRARIES = {"cpu": ("numpy", "torch", "array-api-strict"), "cuda": ("torch",)}
 PRECISIONS = ("double", "single")
@@ -97,6 +99,14 @@ class Placement:
             return problem
         return view(problem, self.asarray)
 
+    def checker(self, problem: Problem) -> tuple[Problem | ArrayView, Callable[[Array], Array]]:
+        """(the problem's arrays in double precision here, a cast of arrays to double): certified gaps are
+        computed in double precision also in a single-precision run (in float32 they round to 0 near the optimum)."""
+        if self.precision == "double":
+            return self.view(problem), lambda a: a
+        double = dataclasses.replace(self, precision="double", _dtype=_double_dtype(self))
+        return double.view(problem), lambda a: self.xp.astype(a, double._dtype)
+
     def synchronize(self) -> None:
         """Wait for queued device work (CUDA kernels run asynchronously), so that times are honest."""
         if self.device == "cuda":
@@ -111,6 +121,10 @@ class Placement:
         if self.device == "cuda":
             return int(self._lib.cuda.max_memory_allocated())
         return None
+
+
+def _double_dtype(where: Placement) -> Any:
+    return {"numpy": np.float64}.get(where.library) or where._lib.float64
 
 
 def placement(device: str = "cpu", library: str | None = None, precision: str = "double") -> Placement:
