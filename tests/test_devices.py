@@ -1,0 +1,147 @@
+"""One implementation, two devices: the generic (array API) path of fista and al against the numpy path.
+
+CI has no GPU and no torch: the code that runs on CUDA runs here on array-api-strict (the standard's reference
+library, which refuses every numpy-only call), and must agree with numpy to 1e-8 in double precision. Where torch
+is installed (the [gpu] extra) the same checks run on torch's CPU device too. A CUDA request without a visible GPU
+is reported "unavailable" and never fails.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from relubench.errors import InputError
+from relubench.problem.formulations import dual_gap_gated, dual_gap_relu, predict_groups
+from relubench.problem.instance import Problem
+from relubench.running.device import cuda_status, placement
+from relubench.running.solver import get_solver, solver_class
+
+LIBRARIES = ["array-api-strict"] + (["torch"] if importlib.util.find_spec("torch") else [])
+DEVICE_BACKENDS = ("fista", "al")
+
+
+def _problem(loss: str = "squared", outputs: int = 1, n: int = 60, seed: int = 0) -> Problem:
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 4))
+    y = rng.standard_normal((n, outputs)) if outputs > 1 else X @ rng.standard_normal(4) + 0.1 * rng.standard_normal(n)
+    if loss == "logistic":
+        y = np.where(y >= 0, 1.0, -1.0)
+    return Problem.create(X, y, 0.05 * n, patterns=12, seed=seed, loss=loss)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+@pytest.mark.parametrize(("loss", "outputs"), [("squared", 1), ("logistic", 1), ("squared", 3)])
+def test_fista_generic_path_agrees_with_numpy(library: str, loss: str, outputs: int) -> None:
+    p = _problem(loss, outputs)
+    ref = get_solver("fista").solve(p, "gated", tol=1e-7)
+    res = get_solver("fista", array_library=library).solve(p, "gated", tol=1e-7)
+    assert ref.status == res.status == "optimal"
+    assert res.iterations == ref.iterations
+    np.testing.assert_allclose(res.weights["U"], ref.weights["U"], rtol=0, atol=1e-8)
+    assert abs(res.objective - ref.objective) <= 1e-8 * abs(ref.objective)
+    assert abs(res.certified_gap - ref.certified_gap) <= 1e-8 * abs(ref.objective)  # a difference of two sums
+    assert res.device == "cpu" and res.device_peak_bytes is None
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+@pytest.mark.parametrize(("loss", "outputs"), [("squared", 1), ("logistic", 1), ("squared", 2)])
+def test_al_generic_path_agrees_with_numpy(library: str, loss: str, outputs: int) -> None:
+    # a fixed amount of work (3 outer steps of 150 inner iterations): long runs amplify rounding differences in
+    # line-search decisions, the same iterates must agree
+    opts = {"max_outer": 3, "inner_iter": 150}
+    p = _problem(loss, outputs, seed=1)
+    ref = get_solver("al", **opts).solve(p, "relu", tol=1e-12)
+    res = get_solver("al", array_library=library, **opts).solve(p, "relu", tol=1e-12)
+    assert res.iterations == ref.iterations > 0
+    for key in ("V", "W"):
+        np.testing.assert_allclose(res.weights[key], ref.weights[key], rtol=0, atol=1e-8)
+    assert res.max_violation == pytest.approx(ref.max_violation, rel=1e-6, abs=1e-10)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_generic_kernels_match_numpy(library: str) -> None:
+    p = _problem("logistic", 1)
+    where = placement("cpu", library)
+    data = where.view(p)
+    rng = np.random.default_rng(2)
+    Z = rng.standard_normal((p.d, 2 * p.groups))
+    lam = np.abs(rng.standard_normal((p.n, 2 * p.groups)))
+    Zd, lamd = where.asarray(Z), where.asarray(lam)
+    XZ, XZd = p.X @ Z, data.X @ Zd
+    np.testing.assert_allclose(
+        where.to_numpy(predict_groups(data, XZd[:, : p.groups])), predict_groups(p, XZ[:, : p.groups])
+    )
+    np.testing.assert_allclose(
+        dual_gap_gated(data, Zd[:, : p.groups], XZd[:, : p.groups]),
+        dual_gap_gated(p, Z[:, : p.groups], XZ[:, : p.groups]),
+    )
+    np.testing.assert_allclose(dual_gap_relu(data, Zd, XZd, lamd), dual_gap_relu(p, Z, XZ, lam))
+
+
+@pytest.mark.parametrize("backend", DEVICE_BACKENDS)
+def test_single_precision_runs_in_float32_and_certifies_in_float64(backend: str) -> None:
+    p = _problem()
+    form = "gated" if backend == "fista" else "relu"
+    ref = get_solver("clarabel").solve(p, form, tol=1e-9)
+    res = get_solver(backend, precision="single").solve(p, form, tol=1e-3, time_limit=30)
+    assert res.weights is not None and all(w.dtype == np.float64 for w in res.weights.values())
+    assert abs(res.objective - ref.objective) <= 1e-2 * abs(ref.objective)
+    if res.status == "optimal" and res.certified_gap is not None:  # a certificate must hold: computed in float64
+        assert res.objective - ref.objective <= res.certified_gap + 1e-7 * abs(ref.objective)
+
+
+def test_cuda_without_a_gpu_is_unavailable_not_a_failure(monkeypatch) -> None:  # noqa: ANN001
+    import relubench.running.solver as solver_module
+
+    monkeypatch.setattr(solver_module, "cuda_status", lambda: (False, "no CUDA device"))
+    res = get_solver("fista", device="cuda").solve(_problem(), "gated", tol=1e-6)
+    assert res.status == "unavailable" and res.message == "unavailable: no CUDA device" and res.device == "cuda"
+    assert res.weights is None
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "message"),
+    [
+        ("fista", {"device": "tpu"}, "device 'tpu' is not one this backend runs on"),
+        ("fista", {"array_library": "cupy"}, "array_library 'cupy' does not run on cpu"),
+        ("al", {"device": "cuda", "array_library": "numpy"}, "array_library 'numpy' does not run on cuda"),
+        ("fista", {"precision": "half"}, "precision must be one of double, single"),
+        ("clarabel", {"device": "cuda"}, "has no option 'device'"),
+    ],
+)
+def test_bad_device_options_are_clear_errors(name: str, options: dict, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        get_solver(name, **options)
+
+
+def test_only_generic_backends_declare_cuda() -> None:
+    assert {n for n in DEVICE_BACKENDS if "cuda" in solver_class(n).capabilities.devices} == set(DEVICE_BACKENDS)
+    assert "cuda" not in solver_class("clarabel").capabilities.devices
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "relubench", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_cli_device_flags() -> None:
+    base = ("solve", "--dataset", "gaussian", "--n", "80", "--d", "4", "--patterns", "10", "--formulation", "gated")
+    out = _cli(*base, "--solver", "fista", "--precision", "single", "--tol", "1e-3", "--json")
+    assert out.returncode == 0, out.stderr
+    row = json.loads(out.stdout.splitlines()[0])
+    assert row["device"] == "cpu" and row["status"] in ("optimal", "max_iter") and row["objective"] > 0
+    bad = _cli(*base, "--solver", "clarabel", "--device", "cuda")
+    assert bad.returncode == 2 and bad.stderr.strip().startswith("relubench: error: solver 'clarabel' runs on the cpu")
+    if not cuda_status()[0]:  # no GPU here: the run is reported and skipped, the command succeeds
+        out = _cli(*base, "--device", "cuda", "--json")
+        assert out.returncode == 0, out.stderr
+        row = json.loads(out.stdout.splitlines()[0])
+        assert row["solver"] == "fista" and row["status"] == "unavailable"
+        assert row["message"].startswith("unavailable: no CUDA device")
+    listing = _cli("solvers")
+    assert listing.returncode == 0 and "GPU:" in listing.stdout
