@@ -205,7 +205,7 @@ class FISTA(Solver):
         def on_check(Z: Array, XZ: Array) -> bool:
             obj, gap = dual_gap_gated(exact, double(Z), double(XZ))
             state["gap"] = gap
-            user_stop = tracer.record(obj)
+            user_stop = tracer.record(obj, 0.0, gap)
             if gap <= tol * abs(obj):
                 state["status"] = "optimal"
                 return True
@@ -335,7 +335,8 @@ class AugmentedLagrangian(Solver):
             total_it += it
             lam = xp.clip(lam - rho * (S2 * XZ), min=0.0)
             obj, gap, viol = dual_gap_relu(exact, double(Z), double(XZ), double(lam))
-            user["stop"] = tracer.record(obj, viol) or user["stop"]
+            # the certified gap of an outer step (its multipliers are a dual point); none for infeasible points
+            user["stop"] = tracer.record(obj, viol, gap if viol <= tol * yscale else None) or user["stop"]
             if deadline is not None and time.perf_counter() >= deadline:
                 status = "time_limit"
                 break

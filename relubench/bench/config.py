@@ -8,7 +8,9 @@ Config (TOML)::
     presets = ["low", "mid", "high"]                # tol 1e-2, 1e-4, 1e-6
     seeds = [0, 1]
     time_limit = 60                                 # seconds per case (wall clock, enforced by the parent)
-    memory_limit_mb = 4096                          # address-space cap of each case's process
+    memory_limit_mb = 4096                          # address-space cap of each case's process (not for cuda)
+    device = "cpu"                                  # or "cuda": only backends that run there (fista, al)
+    precision = "double"                            # or "single" (float32 iterations; gaps certified in float64)
     grace_s = 30                                    # extra seconds before a case's process is killed
     [[datasets]]
     name = "gaussian"                               # any built-in dataset
@@ -94,6 +96,14 @@ def load_config(path: str | Path) -> SweepConfig:
     time_limit = float(cfg.get("time_limit", 60))
     mem = int(cfg.get("memory_limit_mb", 4096))
     grace = float(cfg.get("grace_s", GRACE_S))
+    device, precision = cfg.get("device", "cpu"), cfg.get("precision", "double")
+    placed = device != "cpu" or precision != "double"
+    placement_options = {"device": device, "precision": precision}
+    if placed:  # only backends with device options; each case carries them (the default placement hashes as before)
+        classes = [c for c in classes if len(c.capabilities.devices) > 1 and device in c.capabilities.devices]
+        if not classes:
+            raise InputError(f"{p}: device {device!r}: none of the solvers runs there (see `relubench solvers`)")
+    solver_opts = {c.name: options.get(c.name, {}) | (placement_options if placed else {}) for c in classes}
     cases = []
     for k, ds in enumerate(datasets):
         dname = ds["name"]
@@ -134,7 +144,7 @@ def load_config(path: str | Path) -> SweepConfig:
                                     PRESETS[pr],
                                     time_limit,
                                     mem,
-                                    tuple(sorted(options.get(cls.name, {}).items())),
+                                    tuple(sorted(solver_opts[cls.name].items())),
                                     bool(ds.get("bias", False)),
                                     grace,
                                     dataset_options=tuple(sorted(ds_options.items())),

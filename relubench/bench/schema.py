@@ -67,6 +67,8 @@ CONFIG = {
         "time_limit": {**POSITIVE, "maximum": 1e7},
         "memory_limit_mb": {**POSITIVE_INT, "maximum": 2**31},
         "grace_s": {**NONNEGATIVE, "maximum": 1e7},
+        "device": {"enum": ["cpu", "cuda"]},
+        "precision": {"enum": ["double", "single"]},
         "solver_options": OPTION_TABLES,
         "datasets": {"type": "array", "items": DATASET},
         "experiments": {"type": "array", "items": {"type": "object", "required": ["kind"]}},

@@ -18,8 +18,9 @@ from relubench.datasets import Dataset, load_dataset
 from relubench.problem.formulations import get_formulation
 from relubench.problem.instance import Problem, with_bias_column, y_scale
 from relubench.running.attacks import accuracy, one_step_sizes, robust_accuracy
-from relubench.running.metrics import TOLERANCES, network_metrics, time_to_tolerance
+from relubench.running.metrics import TOLERANCES, network_metrics, time_to_certified, time_to_tolerance
 from relubench.running.reference import gap_floor, reference_optimum, relative_gap
+from relubench.running.result import trace_rows
 from relubench.running.solver import get_solver
 
 ROW_MARK = "RELUBENCH-ROW "
@@ -104,7 +105,12 @@ def execute(case: Case) -> dict[str, Any]:
     for tol in TOLERANCES:
         t = time_to_tolerance(res, ref, tol, ys, floor) if ref is not None else None
         row[f"time_to_{tol:g}"] = None if t is None else res.setup_s + t
-    row["trace"] = json.dumps([[p.seconds, p.objective, p.max_violation] for p in res.trace])
+    row["trace"] = json.dumps(trace_rows(res.trace))
+    cg = res.certified_gap
+    row["relative_certified_gap"] = None if cg is None else cg / max(abs(res.objective), floor)
+    for tol in TOLERANCES:
+        t = time_to_certified(res, tol, ys, floor)
+        row[f"time_to_certified_{tol:g}"] = None if t is None else res.setup_s + t
     if res.weights is not None:
         form = get_formulation(case.formulation)
         U, a = form.network(res.weights, problem.outputs)
@@ -125,7 +131,8 @@ def worker_main() -> int:
         import resource
 
         cap = case.memory_limit_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+        if dict(case.options).get("device", "cpu") == "cpu":  # CUDA maps far more address space than it uses
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     except (ImportError, ValueError, OSError):
         pass
     try:

@@ -114,9 +114,10 @@ def convergence_curves(df: pd.DataFrame, max_panels: int = 6) -> list[str]:
             ref = row.get("reference")
             if ref is None or (isinstance(ref, float) and math.isnan(ref)) or not isinstance(row.get("trace"), str):
                 continue
-            tr = np.asarray(json.loads(row["trace"]), dtype=float).reshape(-1, 3)
+            tr = np.asarray(json.loads(row["trace"]), dtype=float)
             if tr.size == 0:
                 continue
+            tr = tr.reshape(tr.shape[0], -1)  # 3 columns, or 4 with the certified gap
             floor = row.get("gap_floor")
             floor = float(floor) if isinstance(floor, int | float) and math.isfinite(floor) else 0.0
             gap = np.abs(tr[:, 1] - ref) / max(abs(ref), floor, 1e-300)
@@ -143,6 +144,62 @@ def convergence_curves(df: pd.DataFrame, max_panels: int = 6) -> list[str]:
         ax.legend(fontsize=7)
         figs.append(png(fig))
     return figs
+
+
+def certified_section(df: pd.DataFrame, max_panels: int = 6) -> list[str]:
+    """Certified relative gap (primal - dual over |objective|; no reference optimum needed) against time, one
+    line per solver and device, per problem: what a sweep can show where no interior point computes f*
+    (:data:`relubench.running.reference.REFERENCE_MAX_ENTRIES`). Traces without certified points are left out."""
+    panels = []
+    keyed = df.assign(key=df["problem_hash"].astype(str) + ":" + df["formulation"])
+    for _, g in keyed.groupby("key", sort=True):
+        fig, ax = None, None
+        for _, row in g.sort_values(["solver", "tol"]).iterrows():
+            if not isinstance(row.get("trace"), str):
+                continue
+            tr = np.asarray(json.loads(row["trace"]), dtype=float)
+            if tr.ndim != 2 or tr.shape[1] < 4 or not np.isfinite(tr[:, 3]).any():
+                continue
+            ok = np.isfinite(tr[:, 3])
+            if fig is None:
+                fig, ax = subplots(figsize=(5.5, 3.6))
+            device = row.get("device") if isinstance(row.get("device"), str) else "cpu"
+            rel = tr[ok, 3] / np.maximum(np.abs(tr[ok, 1]), 1e-300)
+            setup = float(row["setup_s"]) if math.isfinite(float(row["setup_s"])) else 0.0
+            ax.plot(
+                np.maximum(tr[ok, 0] + setup, 1e-4),
+                np.maximum(rel, 1e-16),
+                marker=".",
+                ms=3,
+                label=f"{row['solver']} on {device} (tol {row['tol']:g})",
+            )
+        if fig is None:
+            continue
+        first = g.iloc[0]
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("seconds (setup + solve)")
+        ax.set_ylabel("certified relative gap")
+        ax.set_title(
+            f"{first['dataset']} n={first['n_actual']} d={first['d_actual']} P={first['P_actual']} "
+            f"{first['formulation']}",
+            fontsize=9,
+        )
+        ax.legend(fontsize=7)
+        panels.append(png(fig))
+        if len(panels) == max_panels:
+            break
+    if not panels:
+        return []
+    return [
+        "<h2 id='certified'>Certified gaps by device</h2>",
+        caption(
+            "Primal minus dual value over |objective| along each solve of a backend that certifies its gap (fista, "
+            "al): an upper bound of the relative gap that needs no reference optimum. Relu points enter only where "
+            "their cone violation is within the tolerance."
+        ),
+        *panels,
+    ]
 
 
 HELDOUT_METRICS = (("test_accuracy", "held-out accuracy"), ("test_loss", "held-out loss per row"))
@@ -244,6 +301,8 @@ def write_report(results: str | Path, out_dir: str | Path) -> Path:
         parts.append("<h2>Convergence curves</h2>")
         if "problem_hash" in df:
             parts.extend(convergence_curves(df[df["problem_hash"].notna()]))
+        if "problem_hash" in df:
+            parts.extend(certified_section(df[df["problem_hash"].notna()]))
         parts.extend(heldout_section(df))
         if not failures.empty:
             parts.append("<h2>Failed cases</h2>")

@@ -2,7 +2,8 @@
 
 The reference is a high-accuracy interior-point solve of the convex formulation over the problem's patterns
 by the backends that declare a ``reference_rank``, tried in rank order (MOSEK when licensed, then native
-Clarabel; tolerance 1e-10). With all patterns enumerated it is the
+Clarabel; tolerance 1e-10), up to n x cP = ``REFERENCE_MAX_ENTRIES`` (beyond, no f* exists and results carry
+only the certified gaps of the backends that compute them). With all patterns enumerated it is the
 global optimum of the non-convex problem. The non-convex formulation is measured against the relu optimum.
 ``active_neurons`` of a relu reference counts the groups of an equally good solution with at most n + 1 of them
 (:func:`relubench.problem.formulations.prune_neurons`): the width a network needs to attain f*.
@@ -28,6 +29,8 @@ from relubench.problem.instance import Problem
 from relubench.running.solver import get_solver, reference_solvers
 
 REFERENCE_TOL = 1e-10
+# largest n * cP (rows x groups) given to an interior point for a reference: at 2e6 Clarabel takes minutes to hours
+REFERENCE_MAX_ENTRIES = 2_000_000
 
 
 @dataclass
@@ -123,6 +126,12 @@ def reference_optimum(problem: Problem, formulation: str = "relu", use_cache: bo
         cached = cached_reference(problem, formulation)
         if cached is not None:
             return cached
+    entries = problem.n * problem.groups
+    if entries > REFERENCE_MAX_ENTRIES:
+        raise ReluBenchError(
+            f"n x cP = {entries:,} is beyond the interior point's reach ({REFERENCE_MAX_ENTRIES:,}): no reference "
+            "optimum; backends that certify gaps report them (certified gap, not a gap to f*)"
+        )
     last = None
     for cls in reference_solvers(problem.problem_class(form)):
         solver = get_solver(cls.name, **({"max_iter": 500} if "max_iter" in cls.capabilities.options else {}))

@@ -29,6 +29,7 @@ class TracePoint:
     seconds: float
     objective: float
     max_violation: float = 0.0
+    certified_gap: float | None = None  # primal - dual at this point, where the backend certifies one
 
 
 Callback = Callable[[TracePoint], Any]
@@ -86,10 +87,17 @@ class Result:
         out = asdict(self)
         out.pop("weights")
         if with_trace:
-            out["trace"] = [[p.seconds, p.objective, p.max_violation] for p in self.trace]
+            out["trace"] = trace_rows(self.trace)
         else:
             out.pop("trace")
         return out
+
+
+def trace_rows(trace: list[TracePoint]) -> list[list[float | None]]:
+    """The trace as rows [seconds, objective, violation] plus the certified gap where any point has one."""
+    if any(p.certified_gap is not None for p in trace):
+        return [[p.seconds, p.objective, p.max_violation, p.certified_gap] for p in trace]
+    return [[p.seconds, p.objective, p.max_violation] for p in trace]
 
 
 class Tracer:
@@ -106,8 +114,9 @@ class Tracer:
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
 
-    def record(self, objective: float, max_violation: float = 0.0) -> bool:
-        p = TracePoint(self.elapsed(), float(objective), float(max_violation))
+    def record(self, objective: float, max_violation: float = 0.0, certified_gap: float | None = None) -> bool:
+        cg = None if certified_gap is None else float(certified_gap)
+        p = TracePoint(self.elapsed(), float(objective), float(max_violation), cg)
         self.points.append(p)
         if self.callback is not None:
             return bool(self.callback(p))
