@@ -12,19 +12,23 @@ backtracking accepts at initialization times batch / n); a run whose weights ove
 Loss: the problem's (squared, or hinge or logistic for +-1 labels). ``adversarial_eps`` > 0 trains adversarially
 (Madry et al. 2018): each step's gradient is taken at PGD-perturbed copies of its rows (l_inf radius adversarial_eps,
 ``pgd_steps`` steps, default 10) with a constant step, and the run goes on to ``epochs`` (no stationarity test).
+Devices: the options device, array_library and precision (:mod:`relubench.running.device`) run the same code on
+numpy, torch (CPU or CUDA) or array-api-strict; initial weights and mini-batch orders come from the seeded numpy
+generator whatever the placement. Adversarial training (PGD, :mod:`relubench.running.attacks`) runs on numpy only.
 Status "optimal" means first-order stationarity (gradient norm <= tol times its initial value) -- a local
 statement, not global optimality; otherwise "max_iter" or "time_limit".
 """
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
 
 from relubench.errors import InputError, NumericalError
-from relubench.problem.formulations import nonconvex_objective
-from relubench.problem.instance import Problem
+from relubench.problem.arrays import Array, namespace
+from relubench.problem.instance import ArrayView, Problem
 from relubench.problem.losses import Loss, get_loss
 from relubench.running.attacks import pgd_attack
 from relubench.running.reference import reference_optimum
@@ -32,13 +36,27 @@ from relubench.running.result import Callback, Result, Tracer
 from relubench.running.solver import Capabilities, Solver, register
 
 
-def _grad(X: np.ndarray, y: np.ndarray, U: np.ndarray, a: np.ndarray, beta: float, scale: float, loss: Loss):  # noqa: ANN202
+def _grad(X: Array, y: Array, U: Array, a: Array, beta: float, scale: float, loss: Loss) -> tuple[Array, Array]:
+    xp = namespace(X, U)
     Z = X @ U
-    H = np.maximum(Z, 0.0)
+    H = xp.clip(Z, min=0.0)
     r = loss.gradient(H @ a, y)  # d loss / d prediction (squared: the residual)
     ga = scale * (H.T @ r) + beta * a
-    gU = scale * (X.T @ (np.outer(r, a) * (Z > 0))) + beta * U
+    outer = r[:, None] * a[None, :]
+    gU = scale * (X.T @ xp.where(Z > 0, outer, xp.zeros_like(outer))) + beta * U
     return gU, ga
+
+
+def _objective(data: Problem | ArrayView, U: Array, a: Array) -> float:
+    """The network's objective (any array library): loss(relu(X U) a, y) + beta/2 (||U||^2 + ||a||^2)."""
+    xp = namespace(data.X, U)
+    loss = get_loss(data.loss).value(xp.clip(data.X @ U, min=0.0) @ a, data.y)
+    return float(loss + 0.5 * data.beta * (float(xp.sum(U * U)) + float(xp.sum(a * a))))
+
+
+def _norm2(gU: Array, ga: Array) -> float:
+    xp = namespace(gU, ga)
+    return float(xp.sum(gU * gU)) + float(xp.sum(ga * ga))
 
 
 class _NetworkBaseline(Solver):
@@ -47,6 +65,7 @@ class _NetworkBaseline(Solver):
         formulations=("nonconvex",),
         benchmark=False,
         losses=("squared", "hinge", "logistic"),
+        devices=("cpu", "cuda"),
         options={
             "width": int,
             "batch_size": int,
@@ -72,11 +91,16 @@ class _NetworkBaseline(Solver):
         o = self.options
         t0 = time.perf_counter()
         m = self.width(problem)
-        X, y, beta = problem.X, problem.y, problem.beta
-        n, d = X.shape
+        where = self.placement()
+        if self.adversarial and not (where.library == "numpy" and where.precision == "double"):
+            raise InputError("adversarial_eps (PGD batches) runs on the numpy placement only")
+        where.reset_peak_memory()
+        self.where, self.data = where, where.view(problem)
+        X, y, beta = self.data.X, self.data.y, problem.beta
+        n, d = problem.n, problem.d
         rng = np.random.default_rng(int(o.get("seed", 0)))
-        U = rng.standard_normal((d, m)) / np.sqrt(d)
-        a = rng.standard_normal(m) / np.sqrt(m)
+        U = where.asarray(rng.standard_normal((d, m)) / np.sqrt(d))
+        a = where.asarray(rng.standard_normal(m) / np.sqrt(m))
         batch = int(o.get("batch_size", n))
         batch = min(max(batch, 1), n)
         epochs = int(o.get("epochs", 2000))
@@ -84,26 +108,27 @@ class _NetworkBaseline(Solver):
         tracer = Tracer(callback)
         loss = get_loss(problem.loss)
         g0U, g0a = _grad(X, y, U, a, beta, 1.0, loss)
-        g0 = np.sqrt(np.sum(g0U**2) + g0a @ g0a)
+        g0 = math.sqrt(_norm2(g0U, g0a))
         state = self.init_state(problem, U, a, g0U, g0a)
         status, epoch, gnorm = "max_iter", 0, g0
-        tracer.record(nonconvex_objective(problem, U, a))
+        tracer.record(_objective(self.data, U, a))
+        xp = where.xp
         for epoch in range(1, epochs + 1):
             if batch == n:
-                U, a = self.step(problem, U, a, np.arange(n), 1.0, state)
+                U, a = self.step(problem, U, a, None, 1.0, state)
             else:
                 perm = rng.permutation(n)
                 for start in range(0, n - batch + 1, batch):  # steps over mini-batches, each vectorized
                     idx = perm[start : start + batch]
                     U, a = self.step(problem, U, a, idx, n / batch, state)
-            obj = nonconvex_objective(problem, U, a)
+            obj = _objective(self.data, U, a)
             stop = tracer.record(obj)
-            if not (np.isfinite(obj) and np.isfinite(U).all() and np.isfinite(a).all()):
+            if not (math.isfinite(obj) and bool(xp.all(xp.isfinite(U))) and bool(xp.all(xp.isfinite(a)))):
                 raise NumericalError(
                     f"{self.name}: non-finite objective or weights after epoch {epoch} (step or data too large?)"
                 )
             gU, ga = _grad(X, y, U, a, beta, 1.0, loss)
-            gnorm = np.sqrt(np.sum(gU**2) + ga @ ga)
+            gnorm = math.sqrt(_norm2(gU, ga))
             if (gnorm <= tol * g0 and not self.adversarial) or stop:
                 status = "optimal"
                 break
@@ -117,12 +142,13 @@ class _NetworkBaseline(Solver):
             iterations=epoch,
             setup_s=setup,
             solve_s=tracer.elapsed(),
-            weights={"U": U, "a": a},
+            weights={"U": where.to_numpy(U), "a": where.to_numpy(a)},
             trace=tracer.points,
             message=f"width={m} batch={batch} epochs={epoch} grad_norm={gnorm:.3g}",
+            device_peak_bytes=where.peak_memory_bytes(),
         )
 
-    def init_state(self, problem: Problem, U: np.ndarray, a: np.ndarray, gU: np.ndarray, ga: np.ndarray) -> dict:
+    def init_state(self, problem: Problem, U: Array, a: Array, gU: Array, ga: Array) -> dict:
         return {}
 
     @property
@@ -130,10 +156,17 @@ class _NetworkBaseline(Solver):
         return self.options.get("adversarial_eps", 0.0) > 0
 
     def batch_gradient(
-        self, problem: Problem, U: np.ndarray, a: np.ndarray, idx: np.ndarray, scale: float
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Gradient on the rows idx; with ``adversarial_eps`` on their PGD-perturbed copies (Madry et al. 2018)."""
-        Xb, yb = problem.X[idx], problem.y[idx]
+        self, problem: Problem, U: Array, a: Array, idx: np.ndarray | None, scale: float
+    ) -> tuple[Array, Array]:
+        """Gradient on the rows idx (None: all); with ``adversarial_eps`` on their PGD-perturbed copies (Madry et
+        al. 2018; numpy placement only)."""
+        if idx is None:
+            Xb, yb = self.data.X, self.data.y
+            if self.adversarial:
+                Xb, yb = problem.X, problem.y
+        else:
+            take = self.where.indices(idx)
+            Xb, yb = self.where.xp.take(self.data.X, take, axis=0), self.where.xp.take(self.data.y, take, axis=0)
         if self.adversarial:
             _, Xb = pgd_attack(
                 Xb,
@@ -150,19 +183,19 @@ class _NetworkBaseline(Solver):
         return _grad(Xb, yb, U, a, problem.beta, scale, get_loss(problem.loss))
 
     def step(
-        self, problem: Problem, U: np.ndarray, a: np.ndarray, idx: np.ndarray, scale: float, state: dict
-    ) -> tuple[np.ndarray, np.ndarray]:
+        self, problem: Problem, U: Array, a: Array, idx: np.ndarray | None, scale: float, state: dict
+    ) -> tuple[Array, Array]:
         raise NotImplementedError
 
 
 def _armijo_step(
-    problem: Problem, U: np.ndarray, a: np.ndarray, gU: np.ndarray, ga: np.ndarray, lr: float
-) -> tuple[np.ndarray, np.ndarray, float]:
-    f0 = nonconvex_objective(problem, U, a)
-    g2 = np.sum(gU**2) + ga @ ga
+    data: Problem | ArrayView, U: Array, a: Array, gU: Array, ga: Array, lr: float
+) -> tuple[Array, Array, float]:
+    f0 = _objective(data, U, a)
+    g2 = _norm2(gU, ga)
     while lr > 1e-16:
         Un, an = U - lr * gU, a - lr * ga
-        if nonconvex_objective(problem, Un, an) <= f0 - 0.5 * lr * g2:
+        if _objective(data, Un, an) <= f0 - 0.5 * lr * g2:
             return Un, an, lr
         lr *= 0.5
     return U, a, lr
@@ -178,10 +211,10 @@ class SGD(_NetworkBaseline):
     name = "sgd"
     description = "(stochastic) gradient descent on the non-convex two-layer network"
 
-    def init_state(self, problem: Problem, U: np.ndarray, a: np.ndarray, gU: np.ndarray, ga: np.ndarray) -> dict:
+    def init_state(self, problem: Problem, U: Array, a: Array, gU: Array, ga: Array) -> dict:
         if "lr" in self.options:
             return {"lr": float(self.options["lr"]), "fixed": True}
-        _, _, lr = _armijo_step(problem, U, a, gU, ga, 1.0)
+        _, _, lr = _armijo_step(self.data, U, a, gU, ga, 1.0)
         batch = min(max(int(self.options.get("batch_size", problem.n)), 1), problem.n)
         if self.adversarial:  # the clean objective's Armijo test does not apply to perturbed batches
             return {"lr": lr * batch / problem.n, "fixed": True}
@@ -190,11 +223,11 @@ class SGD(_NetworkBaseline):
         return {"lr": lr, "fixed": False}
 
     def step(
-        self, problem: Problem, U: np.ndarray, a: np.ndarray, idx: np.ndarray, scale: float, state: dict
-    ) -> tuple[np.ndarray, np.ndarray]:
+        self, problem: Problem, U: Array, a: Array, idx: np.ndarray | None, scale: float, state: dict
+    ) -> tuple[Array, Array]:
         gU, ga = self.batch_gradient(problem, U, a, idx, scale)
-        if idx.size == problem.n and not state["fixed"]:
-            U, a, lr = _armijo_step(problem, U, a, gU, ga, state["lr"] * 2.0)
+        if idx is None and not state["fixed"]:
+            U, a, lr = _armijo_step(self.data, U, a, gU, ga, state["lr"] * 2.0)
             state["lr"] = lr
             return U, a
         return U - state["lr"] * gU, a - state["lr"] * ga
@@ -207,20 +240,22 @@ class Adam(_NetworkBaseline):
     name = "adam"
     description = "Adam on the non-convex two-layer network"
 
-    def init_state(self, problem: Problem, U: np.ndarray, a: np.ndarray, gU: np.ndarray, ga: np.ndarray) -> dict:
+    def init_state(self, problem: Problem, U: Array, a: Array, gU: Array, ga: Array) -> dict:
+        xp = namespace(U, a)
         return {
             "t": 0,
-            "mU": np.zeros_like(U),
-            "vU": np.zeros_like(U),
-            "ma": np.zeros_like(a),
-            "va": np.zeros_like(a),
+            "mU": xp.zeros_like(U),
+            "vU": xp.zeros_like(U),
+            "ma": xp.zeros_like(a),
+            "va": xp.zeros_like(a),
             "lr": float(self.options.get("lr", 1e-2)),
         }
 
     def step(
-        self, problem: Problem, U: np.ndarray, a: np.ndarray, idx: np.ndarray, scale: float, state: dict
-    ) -> tuple[np.ndarray, np.ndarray]:
+        self, problem: Problem, U: Array, a: Array, idx: np.ndarray | None, scale: float, state: dict
+    ) -> tuple[Array, Array]:
         b1, b2, eps = 0.9, 0.999, 1e-8
+        xp = namespace(U, a)
         gU, ga = self.batch_gradient(problem, U, a, idx, scale)
         state["t"] += 1
         t = state["t"]
@@ -230,5 +265,5 @@ class Adam(_NetworkBaseline):
             state[vk] = b2 * state[vk] + (1 - b2) * g * g
             mhat = state[mk] / (1 - b1**t)
             vhat = state[vk] / (1 - b2**t)
-            out.append(p - state["lr"] * mhat / (np.sqrt(vhat) + eps))
+            out.append(p - state["lr"] * mhat / (xp.sqrt(vhat) + eps))
         return out[0], out[1]

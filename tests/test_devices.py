@@ -23,7 +23,7 @@ from relubench.running.device import cuda_status, placement
 from relubench.running.solver import get_solver, solver_class
 
 LIBRARIES = ["array-api-strict"] + (["torch"] if importlib.util.find_spec("torch") else [])
-DEVICE_BACKENDS = ("fista", "al")
+DEVICE_BACKENDS = ("fista", "al", "sgd", "adam")
 
 
 def _problem(loss: str = "squared", outputs: int = 1, n: int = 60, seed: int = 0) -> Problem:
@@ -62,6 +62,31 @@ def test_al_generic_path_agrees_with_numpy(library: str, loss: str, outputs: int
     for key in ("V", "W"):
         np.testing.assert_allclose(res.weights[key], ref.weights[key], rtol=0, atol=1e-8)
     assert res.max_violation == pytest.approx(ref.max_violation, rel=1e-6, abs=1e-10)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+@pytest.mark.parametrize(
+    ("name", "loss", "batch"), [("sgd", "squared", None), ("adam", "hinge", 50), ("sgd", "logistic", 50)]
+)
+def test_network_baselines_generic_path_agrees_with_numpy(
+    library: str, name: str, loss: str, batch: int | None
+) -> None:
+    p = _problem(loss, 1, n=100, seed=3)
+    opts = {"width": 6, "epochs": 60} | ({} if batch is None else {"batch_size": batch})
+    ref = get_solver(name, **opts).solve(p, "nonconvex", tol=1e-9)
+    res = get_solver(name, array_library=library, **opts).solve(p, "nonconvex", tol=1e-9)
+    assert res.iterations == ref.iterations == 60
+    for key in ("U", "a"):
+        np.testing.assert_allclose(res.weights[key], ref.weights[key], rtol=0, atol=1e-8)
+    assert [t.objective for t in res.trace] == pytest.approx([t.objective for t in ref.trace], rel=1e-10)
+
+
+def test_adversarial_training_stays_on_numpy() -> None:
+    p = _problem("hinge", 1, n=40)
+    with pytest.raises(InputError, match="numpy placement only"):
+        get_solver("sgd", width=4, epochs=2, adversarial_eps=0.1, array_library="array-api-strict").solve(
+            p, "nonconvex"
+        )
 
 
 @pytest.mark.parametrize("library", LIBRARIES)

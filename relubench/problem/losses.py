@@ -7,7 +7,7 @@ array: one-vs-all). The objective of every formulation is ``loss(pred, y) + beta
 
 Smooth losses also give the value of the dual point ``theta = c * gradient`` (c in (0, 1]) used by certified
 duality gaps: ``dual_value(pred, y, c) = -loss*(theta)`` with ``loss*`` the convex conjugate in the prediction.
-The smooth losses (value, pointwise, gradient, dual value) are written against the array API namespace of
+Values, pointwise losses, gradients and dual values are written against the array API namespace of
 their arguments, so the same code serves numpy and the GPU arrays of :mod:`relubench.problem.arrays`.
 """
 
@@ -80,13 +80,14 @@ class HingeLoss:
     name: str = "hinge"
 
     def value(self, pred: np.ndarray, y: np.ndarray) -> float:
-        return float(self.pointwise(pred, y).sum())
+        return float(namespace(pred, y).sum(self.pointwise(pred, y)))
 
     def pointwise(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return np.maximum(0.0, 1.0 - y * pred)
+        return namespace(pred, y).clip(1.0 - y * pred, min=0.0)
 
     def gradient(self, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return np.where(1.0 - y * pred > 0, -y, 0.0)
+        xp = namespace(pred, y)
+        return xp.where(1.0 - y * pred > 0, -y, xp.zeros_like(y))
 
     def worst_case(self, pred: np.ndarray, y: np.ndarray, shift: np.ndarray) -> np.ndarray:
         return np.maximum(0.0, 1.0 - y * pred + shift)

@@ -82,6 +82,12 @@ class Placement:
             return self._lib.tensor(np.asarray(a), dtype=self._dtype, device=self._device)  # a copy
         return self.xp.asarray(np.asarray(a, dtype=np.float64), dtype=self._dtype)
 
+    def indices(self, idx: np.ndarray) -> Array:
+        """Integer row indices (numpy) as an index array of this library and device (for ``xp.take``)."""
+        if self.library == "torch":
+            return self._lib.as_tensor(np.asarray(idx, dtype=np.int64), device=self._device)
+        return self.xp.asarray(np.asarray(idx, dtype=np.int64))
+
     def zeros(self, shape: tuple[int, ...]) -> Array:
         if self.library == "torch":
             return self._lib.zeros(shape, dtype=self._dtype, device=self._device)

@@ -1,0 +1,128 @@
+"""The generic first-order path on each device, side by side: per-iteration time against one X @ U, time to a
+certified gap, peak GPU memory.
+
+    python scripts/bench_devices.py --sizes 5000,50,500 100000,100,1000 --out results/devices.md
+
+For each size (``gaussian`` data, seed 0, P sampled patterns, beta = 1e-3 n) and each placement (numpy on the CPU
+in double precision; torch on CUDA in double and single precision when a GPU is visible; ``--placements`` picks):
+
+* ``X@U ms``: one product X @ U (U of d x P, the placement's precision), median of 20, synchronized;
+* ``fista it ms`` / ``al it ms``: seconds per iteration of fixed-length runs (``--iterations``, no gap checks but
+  the last), and their ratio to one X @ U;
+* ``gated s``: setup + solve seconds of fista to a certified relative gap of ``--gated-tol`` (1e-4);
+  ``relu s``: of al to ``--relu-tol`` (1e-3) with violation <= tol max|y| ("-" when not reached in the limit);
+* ``peak MiB``: the larger peak GPU memory of those two solves (CUDA only).
+
+No reference optimum is needed: gaps are the backends' certified duality gaps. Times include the host-device
+synchronizations the solvers make (one per line-search test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from relubench.datasets import load_dataset
+from relubench.problem.instance import Problem
+from relubench.running.device import cuda_status, placement
+from relubench.running.solver import get_solver
+
+PLACEMENTS = {
+    "cpu": ("cpu", "numpy", "double"),
+    "cuda": ("cuda", "torch", "double"),
+    "cuda32": ("cuda", "torch", "single"),
+}
+
+
+def fmt(v: float, digits: int = 2) -> str:
+    return "-" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
+
+
+def product_ms(problem: Problem, key: str) -> float:
+    where = placement(*PLACEMENTS[key])
+    X = where.asarray(problem.X)
+    U = where.asarray(np.random.default_rng(0).standard_normal((problem.d, problem.P)))
+    times = []
+    for _ in range(22):
+        where.synchronize()
+        t = time.perf_counter()
+        X @ U
+        where.synchronize()
+        times.append(time.perf_counter() - t)
+    return 1e3 * statistics.median(times[2:])
+
+
+def per_iteration_ms(problem: Problem, name: str, form: str, key: str, iterations: int) -> float:
+    device, library, precision = PLACEMENTS[key]
+    opts = {"device": device, "array_library": library, "precision": precision}
+    opts |= {"max_iter": iterations, "check_every": 10**9} if name == "fista" else {"max_outer": 1}
+    opts |= {"inner_iter": iterations, "check_every": 10**9} if name == "al" else {}
+    res = get_solver(name, **opts).solve(problem, form, tol=1e-12)
+    return 1e3 * res.solve_s / max(res.iterations, 1)
+
+
+def to_certified(
+    problem: Problem, name: str, form: str, key: str, tol: float, limit: float
+) -> tuple[float, int | None]:
+    device, library, precision = PLACEMENTS[key]
+    res = get_solver(name, device=device, array_library=library, precision=precision).solve(
+        problem, form, tol=tol, time_limit=limit
+    )
+    seconds = res.setup_s + res.solve_s if res.status == "optimal" else math.inf
+    return seconds, res.device_peak_bytes
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", nargs="+", default=["5000,50,500"], help="n,d,P triples")
+    ap.add_argument("--placements", default="", help="comma-separated of cpu, cuda, cuda32 (default: all visible)")
+    ap.add_argument("--iterations", type=int, default=50, help="length of the per-iteration runs")
+    ap.add_argument("--gated-tol", type=float, default=1e-4)
+    ap.add_argument("--relu-tol", type=float, default=1e-3)
+    ap.add_argument("--time-limit", type=float, default=300.0, help="seconds per solve to a certified gap")
+    ap.add_argument("--no-solve", action="store_true", help="per-iteration columns only")
+    ap.add_argument("--out", help="also write the table as markdown here")
+    args = ap.parse_args()
+    visible, gpu = cuda_status()
+    keys = [k for k in args.placements.split(",") if k] or (["cpu", "cuda", "cuda32"] if visible else ["cpu"])
+    bad = [k for k in keys if k not in PLACEMENTS or (k != "cpu" and not visible)]
+    if bad:
+        print(f"bench_devices: error: cannot run {', '.join(bad)} here ({gpu})", file=sys.stderr)
+        return 2
+    head = "| n, d, P | placement | X@U ms | fista it ms | ratio | al it ms | ratio | gated s | relu s | peak MiB |"
+    lines = [f"GPU: {gpu}", "", head, "|" + "---|" * 10]
+    print("\n".join(lines), flush=True)
+    for size in args.sizes:
+        n, d, P = (int(v) for v in size.split(","))
+        ds = load_dataset("gaussian", n=n, d=d, seed=0)
+        problem = Problem.create(ds.X_train, ds.y_train, 1e-3 * n, patterns=P, seed=0)
+        for key in keys:
+            xu = product_ms(problem, key)
+            fi = per_iteration_ms(problem, "fista", "gated", key, args.iterations)
+            al = per_iteration_ms(problem, "al", "relu", key, args.iterations)
+            gated = relu = math.nan
+            peak = None
+            if not args.no_solve:
+                gated, p1 = to_certified(problem, "fista", "gated", key, args.gated_tol, args.time_limit)
+                relu, p2 = to_certified(problem, "al", "relu", key, args.relu_tol, args.time_limit)
+                peak = max((p for p in (p1, p2) if p is not None), default=None)
+            row = (
+                f"| {n}, {d}, {P} | {key} | {fmt(xu, 3)} | {fmt(fi, 3)} | {fmt(fi / xu, 1)} | {fmt(al, 3)} | "
+                f"{fmt(al / xu, 1)} | {fmt(gated)} | {fmt(relu)} | {'-' if peak is None else f'{peak / 2**20:.0f}'} |"
+            )
+            lines.append(row)
+            print(row, flush=True)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
