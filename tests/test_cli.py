@@ -197,9 +197,11 @@ def test_console_script_error_has_no_traceback(tmp_path):
 def test_solvers_lists_availability(capsys):
     code, out, _ = run_cli(capsys, "solvers")
     assert code == 0
-    names = [line.split()[0] for line in out.splitlines()[1:]]
+    table, gpu = out.split("\n\n")  # the table, then whether a GPU is visible
+    names = [line.split()[0] for line in table.splitlines()[1:]]
     for name in ("clarabel", "scs", "cvxpy-clarabel", "cvxpy-scs", "cvxpy-ecos", "mosek"):
         assert name in names
+    assert gpu.startswith("GPU: ")
 
 
 def test_nonconvex_baseline_through_cli_is_measured_against_the_relu_optimum(capsys):
