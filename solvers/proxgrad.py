@@ -36,7 +36,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from relubench.errors import NumericalError
+from relubench.errors import InputError, NumericalError
 from relubench.problem.arrays import Array, namespace
 from relubench.problem.formulations import (
     adjoint_groups,
@@ -51,8 +51,10 @@ from relubench.problem.losses import SMOOTH_LOSSES, get_loss
 from relubench.running.device import Placement
 from relubench.running.result import Callback, Result, Tracer
 from relubench.running.solver import Capabilities, Solver, register
+from relubench.solvers import fused_kernels
 
-Smooth = Callable[[Array], tuple[float, Array]]  # H = X Z -> (value, dvalue/dH), arrays of any library
+# (H = X Z, whether the gradient is needed) -> (value, dvalue/dH or None), arrays of any library
+Smooth = Callable[[Array, bool], tuple[float, Array | None]]
 MAX_BACKTRACKS = 64  # step halvings per iteration before the line search is declared failed
 
 
@@ -88,14 +90,14 @@ def fista(
         m = (t - 1) / t_new
         Y = Z + m * (Z - Z_prev)
         XY = XZ + m * (XZ - XZ_prev)
-        hY, gH = smooth(XY)
+        hY, gH = smooth(XY, True)
         if not math.isfinite(hY):
             raise NumericalError(f"non-finite objective ({hY}) at iteration {it} of the proximal gradient steps")
         grad = X.T @ gH
         for _ in range(MAX_BACKTRACKS):
             Z_new = group_soft_threshold(Y - grad / L, beta / L)
             XZ_new = X @ Z_new
-            h_new, _ = smooth(XZ_new)
+            h_new, _ = smooth(XZ_new, False)  # the line-search test needs the value only
             D = Z_new - Y
             if h_new <= hY + float(xp.sum(grad * D)) + 0.5 * L * float(xp.sum(D * D)) + slack * abs(hY):
                 break
@@ -130,8 +132,10 @@ def smooth_loss(problem: Problem | ArrayView, k_blocks: int = 1) -> Smooth:
     loss, y, k = get_loss(problem.loss), problem.y, problem.groups
     xp = namespace(problem.X)
 
-    def smooth(H: Array) -> tuple[float, Array]:
+    def smooth(H: Array, grad: bool = True) -> tuple[float, Array | None]:
         pred = predict_groups(problem, H if k_blocks == 1 else H[:, :k] - H[:, k:])
+        if not grad:
+            return loss.value(pred, y), None
         g = adjoint_groups(problem, loss.gradient(pred, y))
         return loss.value(pred, y), g if k_blocks == 1 else xp.concat([g, -g], axis=1)
 
@@ -247,6 +251,22 @@ class FISTA(Solver):
         )
 
 
+def fused_smooth(problem: Problem, kernels: object, lor: np.ndarray, rho: float) -> Smooth:
+    """The AL smooth term (loss + rho/2 ||max(lor - S H, 0)||^2) on numpy through the fused kernels: two passes."""
+    loss, y, M, S = get_loss(problem.loss), problem.y, problem.mask_float, problem.signs
+    out = np.empty_like(lor)
+
+    def smooth(H: np.ndarray, grad: bool = True) -> tuple[float, np.ndarray | None]:
+        pred, pen = kernels.predict_penalty(H, M, S, lor)
+        value = loss.value(pred, y) + 0.5 * rho * float(pen)
+        if not grad:
+            return value, None
+        kernels.gradient_into(H, M, S, lor, loss.gradient(pred, y), rho, out)
+        return value, out
+
+    return smooth
+
+
 @register
 class AugmentedLagrangian(Solver):
     """Augmented Lagrangian for the relu formulation, FISTA inner solves warm-started from the last outer step.
@@ -256,7 +276,8 @@ class AugmentedLagrangian(Solver):
     is <= tol max|y| and the objective changed by <= tol |P| (the certified gap, often loose because the
     multipliers are approximate, is reported in the message either way). Options: rho (default
     ||F||^2 / ||X||^2), max_outer (500), inner_iter (2000), check_every (10: trace points inside inner solves),
-    rho_growth (2.0).
+    rho_growth (2.0), fused (default: on numpy in double precision with one output, numba installed and n 2P >=
+    1e6: the inner smooth term in two fused passes, :mod:`relubench.solvers.fused_kernels`; True insists, False never).
     """
 
     name = "al"
@@ -275,9 +296,30 @@ class AugmentedLagrangian(Solver):
             "check_every": int,
             "rho_growth": float,
             "inner_floor": float,
+            "fused": bool,
         },
     )
     description = "augmented Lagrangian with FISTA inner solves (relu formulation)"
+
+    def _fused_kernels(self, problem: Problem, where: Placement) -> object | None:
+        """The fused kernels when they apply (see the class docstring), compiled now (setup); else None."""
+        wanted = self.options.get("fused")
+        if wanted is False:
+            return None
+        why = None
+        if not (where.library == "numpy" and where.precision == "double"):
+            why = "they run on numpy in double precision"
+        elif problem.outputs != 1:
+            why = "they handle one output"
+        elif not fused_kernels.available():
+            why = "numba is not installed (pip install 'relubench[fast]')"
+        if why is not None:
+            if wanted:
+                raise InputError(f"al: option fused=True cannot be honoured: {why}")
+            return None
+        if wanted is None and problem.n * 2 * problem.P < fused_kernels.MIN_ENTRIES:
+            return None
+        return fused_kernels.kernels()
 
     def _solve(
         self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None
@@ -297,6 +339,7 @@ class AugmentedLagrangian(Solver):
         xnorm2 = float(np.linalg.norm(problem.X, 2) ** 2)  # on the host: d x d work after one X^T X
         rho = float(o.get("rho", LF / xnorm2 if xnorm2 > 0 else 1.0))
         lam = where.zeros((problem.n, 2 * Pn))
+        fused = self._fused_kernels(problem, where)
         where.synchronize()
         setup = time.perf_counter() - t0
         tracer = Tracer(callback)
@@ -316,18 +359,24 @@ class AugmentedLagrangian(Solver):
         user = {"stop": False}
 
         def on_check(Zc: Array, XZc: Array) -> bool:
-            obj = loss_of(XZc)[0] + beta * group_norm_sum(Zc)
+            obj = loss_of(XZc, False)[0] + beta * group_norm_sum(Zc)
             user["stop"] = tracer.record(obj, max(0.0, -float(xp.min(S2 * XZc))))
             return user["stop"]
 
         for outer in range(1, int(o.get("max_outer", 500)) + 1):
-            lor = lam / rho
+            lor, rS2 = lam / rho, rho * S2
+            if fused is not None:
+                smooth = fused_smooth(problem, fused, lor, rho)
+            else:
 
-            def smooth(H: Array, lor: Array = lor, rho: float = rho) -> tuple[float, Array]:
-                value, g = loss_of(H)
-                Pen = xp.clip(lor - S2 * H, min=0.0)
-                g = g - rho * (S2 * Pen)
-                return value + 0.5 * rho * float(xp.sum(Pen * Pen)), g
+                def smooth(
+                    H: Array, grad: bool = True, lor: Array = lor, rS2: Array = rS2, rho: float = rho
+                ) -> tuple[float, Array | None]:
+                    value, g = loss_of(H, grad)
+                    Pen = xp.clip(lor - S2 * H, min=0.0)
+                    flat = xp.reshape(Pen, (-1,))
+                    value += 0.5 * rho * float(xp.vecdot(flat, flat))
+                    return value, None if g is None else g - rS2 * Pen
 
             Z, XZ, L, it, gmap = fista(
                 X, smooth, beta, Z, L, inner_iter, grad_tol, deadline, int(o.get("check_every", 10)), on_check

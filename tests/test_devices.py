@@ -177,3 +177,23 @@ def test_cli_device_flags() -> None:
         assert row["message"].startswith("unavailable: no CUDA device")
     listing = _cli("solvers")
     assert listing.returncode == 0 and "GPU:" in listing.stdout
+
+
+@pytest.mark.skipif(importlib.util.find_spec("numba") is None, reason="numba not installed")
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+def test_al_fused_kernels_agree_with_the_array_api_path(loss: str) -> None:
+    p = _problem(loss, 1, n=80, seed=5)
+    opts = {"max_outer": 3, "inner_iter": 100}
+    ref = get_solver("al", fused=False, **opts).solve(p, "relu", tol=1e-12)
+    res = get_solver("al", fused=True, **opts).solve(p, "relu", tol=1e-12)
+    assert res.iterations == ref.iterations > 0
+    for key in ("V", "W"):
+        np.testing.assert_allclose(res.weights[key], ref.weights[key], rtol=0, atol=1e-10)
+
+
+def test_al_fused_kernels_refuse_what_they_cannot_do() -> None:
+    p = _problem("squared", 2, n=40)
+    with pytest.raises(InputError, match="fused=True cannot be honoured: they handle one output"):
+        get_solver("al", fused=True).solve(p, "relu", tol=1e-3)
+    with pytest.raises(InputError, match="fused=True cannot be honoured: they run on numpy in double precision"):
+        get_solver("al", fused=True, precision="single").solve(_problem(), "relu", tol=1e-3)
