@@ -197,3 +197,33 @@ def test_al_fused_kernels_refuse_what_they_cannot_do() -> None:
         get_solver("al", fused=True).solve(p, "relu", tol=1e-3)
     with pytest.raises(InputError, match="fused=True cannot be honoured: they run on numpy in double precision"):
         get_solver("al", fused=True, precision="single").solve(_problem(), "relu", tol=1e-3)
+
+
+def test_sweep_config_device_cuda_runs_only_device_backends(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    import relubench.running.solver as solver_module
+    from relubench.bench.config import load_config
+    from relubench.bench.store import ResultStore
+    from relubench.bench.sweep import case_columns, run_sweep
+    from relubench.bench.worker import execute
+
+    def in_process(case):  # noqa: ANN001, ANN202
+        return {**execute(case), "wall_s": 0.0, "case_hash": case.case_hash, **case_columns(case)}
+
+    cfg = tmp_path / "g.toml"
+    cfg.write_text(
+        'name = "g"\nsolvers = ["clarabel", "fista", "al"]\ndevice = "cuda"\n'
+        '[[datasets]]\nname = "gaussian"\nsizes = [[60, 4, 8]]\n'
+    )
+    config = load_config(cfg)
+    assert {(c.solver, c.formulation) for c in config.cases} == {("fista", "gated"), ("al", "relu")}
+    assert all(dict(c.options) == {"device": "cuda", "precision": "double"} for c in config.cases)
+    monkeypatch.setattr(solver_module, "cuda_status", lambda: (False, "no CUDA device"))
+    out = tmp_path / "g.parquet"
+    counts = run_sweep(config, out, progress=False, runner=in_process)
+    assert counts.get("unavailable") == 2, counts
+    rows = ResultStore(out).load()
+    assert set(rows["status"]) == {"unavailable"} and set(rows["device"]) == {"cuda"}
+    bad = tmp_path / "b.toml"
+    bad.write_text('name = "b"\nsolvers = ["clarabel"]\ndevice = "cuda"\n[[datasets]]\nname = "iris"\n')
+    with pytest.raises(InputError, match="none of the solvers runs there"):
+        load_config(bad)

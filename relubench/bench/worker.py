@@ -15,6 +15,7 @@ import numpy as np
 
 from relubench.bench.cases import Case
 from relubench.datasets import Dataset, load_dataset
+from relubench.errors import ReluBenchError
 from relubench.problem.formulations import get_formulation
 from relubench.problem.instance import Problem, with_bias_column, y_scale
 from relubench.running.attacks import accuracy, one_step_sizes, robust_accuracy
@@ -81,6 +82,8 @@ def execute(case: Case) -> dict[str, Any]:
     }
     ref = None
     try:
+        if res.status == "unavailable":  # nothing was solved (no licence, no GPU): no reference to spend time on
+            raise ReluBenchError("the backend did not run")
         ref_problem = problem
         if case.reference_kind == "all" and problem.pattern_spec != "all":
             ref_problem = Problem.create(
