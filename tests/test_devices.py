@@ -227,3 +227,32 @@ def test_sweep_config_device_cuda_runs_only_device_backends(tmp_path, monkeypatc
     bad.write_text('name = "b"\nsolvers = ["clarabel"]\ndevice = "cuda"\n[[datasets]]\nname = "iris"\n')
     with pytest.raises(InputError, match="none of the solvers runs there"):
         load_config(bad)
+
+
+def test_rows_and_report_carry_certified_gaps(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    from relubench.bench.config import load_config
+    from relubench.bench.store import ResultStore
+    from relubench.bench.sweep import case_columns, run_sweep
+    from relubench.bench.worker import execute
+    from relubench.present.report import write_report
+
+    monkeypatch.setenv("RELUBENCH_CACHE", str(tmp_path / "cache"))
+
+    def in_process(case):  # noqa: ANN001, ANN202
+        return {**execute(case), "wall_s": 0.0, "case_hash": case.case_hash, **case_columns(case)}
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        'name = "c"\nsolvers = ["fista", "al"]\npresets = ["low"]\n'
+        '[[datasets]]\nname = "gaussian"\nsizes = [[60, 4, 8]]\n'
+    )
+    run_sweep(load_config(cfg), tmp_path / "c.parquet", progress=False, runner=in_process)
+    rows = ResultStore(tmp_path / "c.parquet").load().set_index("solver")
+    fista = rows.loc["fista"]
+    assert fista["status"] == "optimal" and 0 <= fista["relative_certified_gap"] <= 1e-2
+    assert fista["time_to_certified_0.01"] <= fista["setup_s"] + fista["solve_s"] + 1e-9
+    assert json.loads(fista["trace"])[-1][3] is not None  # the certified gap rides in the trace
+    # a certificate bounds the gap to the reference optimum
+    assert fista["objective"] - fista["reference"] <= fista["certified_gap"] * (1 + 1e-9) + 1e-12
+    page = write_report(tmp_path / "c.parquet", tmp_path / "report").read_text()
+    assert "id='certified'" in page and page.count("<img") >= 2  # convergence and certified panels

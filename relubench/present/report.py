@@ -18,6 +18,7 @@ import html
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -104,6 +105,19 @@ def performance_profile(df: pd.DataFrame, title: str) -> str:
     return png(fig)
 
 
+def _gap_axes(ax: Any, first: pd.Series, ylabel: str) -> None:
+    """Log-log axes of a gap-against-time panel, titled by the problem of its first row."""
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("seconds (setup + solve)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(
+        f"{first['dataset']} n={first['n_actual']} d={first['d_actual']} P={first['P_actual']} {first['formulation']}",
+        fontsize=9,
+    )
+    ax.legend(fontsize=7)
+
+
 def convergence_curves(df: pd.DataFrame, max_panels: int = 6) -> list[str]:
     figs = []
     keyed = df.assign(key=df["problem_hash"].astype(str) + ":" + df["formulation"])
@@ -131,17 +145,7 @@ def convergence_curves(df: pd.DataFrame, max_panels: int = 6) -> list[str]:
             drawn += 1
         if not drawn:
             continue
-        first = g.iloc[0]
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("seconds (setup + solve)")
-        ax.set_ylabel("|relative gap|")
-        ax.set_title(
-            f"{first['dataset']} n={first['n_actual']} d={first['d_actual']} P={first['P_actual']} "
-            f"{first['formulation']}",
-            fontsize=9,
-        )
-        ax.legend(fontsize=7)
+        _gap_axes(ax, g.iloc[0], "|relative gap|")
         figs.append(png(fig))
     return figs
 
@@ -175,17 +179,7 @@ def certified_section(df: pd.DataFrame, max_panels: int = 6) -> list[str]:
             )
         if fig is None:
             continue
-        first = g.iloc[0]
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("seconds (setup + solve)")
-        ax.set_ylabel("certified relative gap")
-        ax.set_title(
-            f"{first['dataset']} n={first['n_actual']} d={first['d_actual']} P={first['P_actual']} "
-            f"{first['formulation']}",
-            fontsize=9,
-        )
-        ax.legend(fontsize=7)
+        _gap_axes(ax, g.iloc[0], "certified relative gap")
         panels.append(png(fig))
         if len(panels) == max_panels:
             break
