@@ -10,23 +10,29 @@ Tiers (environment variable RELUBENCH_ASV_TIER, read when asv imports the suite)
 The solver grid is every registered backend whose capabilities say ``benchmark`` (plugins from
 RELUBENCH_PLUGINS included), narrowed by RELUBENCH_ASV_SOLVERS (comma-separated names) when set.
 Problems, patterns and reference optima are built in ``setup_cache`` (not timed). ``time_solve`` excludes
-setup (conic data construction, compilation, factorization), which ``time_setup`` reports. Every solve uses
-tolerance 1e-6. Unavailable backends (MOSEK without a licence), problem classes a backend does not solve and
+setup (conic data construction, compilation, factorization), which ``track_setup`` reports. SolveSuite and
+AccuracySuite solve at tolerance 1e-6 (each backend by its own stopping rule); TimeToAccuracySuite times every
+backend to the same accuracy (gap and violation, from the trace of a tolerance-1e-8 solve). Unavailable
+backends (MOSEK without a licence), problem classes a backend does not solve and
 sizes too large for it raise NotImplementedError, which asv reports as skipped.
 """
 
 from __future__ import annotations
 
+import math
 import os
 
 from relubench.datasets import load_dataset
-from relubench.problem.instance import Problem
+from relubench.problem.instance import Problem, y_scale
 from relubench.problem.spec import ProblemClass
+from relubench.running.metrics import time_to_tolerance
 from relubench.running.reference import gap_floor, reference_optimum, relative_gap
 from relubench.running.solver import get_solver, reference_solvers, solver_class, solver_names
 
 TIER = os.environ.get("RELUBENCH_ASV_TIER", "quick")
 TOL = 1e-6
+TIGHT = 1e-8  # tolerance of the TimeToAccuracySuite solves, whose traces are read at 1e-4 and 1e-6
+TIGHT_LIMIT_S = 30.0
 TIERS = {
     "ci": (["100x5x20"], ["relu"]),
     "quick": (["100x10x20", "300x10x50"], ["relu", "gated"]),
@@ -169,3 +175,55 @@ class AccuracySuite(_Base):
         return cache[(solver, size, formulation)][2]
 
     track_iterations.unit = "iterations"
+
+
+class TimeToAccuracySuite(_Base):
+    """Seconds (setup + solve) to reach a fixed accuracy, the same for every backend: relative gap to the
+    reference <= eps AND (relu) cone violation <= eps max|y| (:func:`relubench.running.metrics.reached`).
+
+    One solve per case at tolerance ``TIGHT`` (1e-8) within ``TIGHT_LIMIT_S``, run in setup_cache; the time is read
+    from its trace (first-order backends trace their iterates; interior-point and SCS solves trace only the point
+    they return, so for them it is the time of the whole tight solve). NaN when the accuracy was not reached
+    (asv shows no value), and skipped where no reference optimum exists. Compare solvers here at equal accuracy,
+    not in SolveSuite, where each stops by its own rule.
+    """
+
+    def setup_cache(self) -> dict:
+        problems = super().setup_cache()
+        out = {}
+        for solver in SOLVERS:
+            for size in SIZES:
+                for formulation in FORMULATIONS:
+                    try:
+                        _check(solver, size, formulation)
+                    except NotImplementedError:
+                        continue
+                    problem, refs = problems[size]
+                    ref = refs.get(formulation)
+                    if ref is None:
+                        continue
+                    res = get_solver(solver).solve(problem, formulation, tol=TIGHT, time_limit=TIGHT_LIMIT_S)
+                    scale, floor = y_scale(problem.y), gap_floor(problem.y)
+                    out[(solver, size, formulation)] = {
+                        eps: res.setup_s + time_to_tolerance(res, ref, eps, scale, floor) for eps in (1e-4, 1e-6)
+                    }
+        return out
+
+    def setup(self, cache: dict, solver: str, size: str, formulation: str) -> None:
+        _check(solver, size, formulation)
+        if (solver, size, formulation) not in cache:
+            raise NotImplementedError("no reference optimum at this size")
+
+    def _seconds(self, cache: dict, key: tuple[str, str, str], eps: float) -> float:
+        t = cache[key][eps]
+        return t if math.isfinite(t) else math.nan
+
+    def track_seconds_to_1e4(self, cache: dict, solver: str, size: str, formulation: str) -> float:
+        return self._seconds(cache, (solver, size, formulation), 1e-4)
+
+    track_seconds_to_1e4.unit = "seconds"
+
+    def track_seconds_to_1e6(self, cache: dict, solver: str, size: str, formulation: str) -> float:
+        return self._seconds(cache, (solver, size, formulation), 1e-6)
+
+    track_seconds_to_1e6.unit = "seconds"
