@@ -25,7 +25,7 @@ import os
 from relubench.datasets import load_dataset
 from relubench.problem.instance import Problem, y_scale
 from relubench.problem.spec import ProblemClass
-from relubench.running.metrics import time_to_tolerance
+from relubench.running import metrics
 from relubench.running.reference import gap_floor, reference_optimum, relative_gap
 from relubench.running.solver import get_solver, reference_solvers, solver_class, solver_names
 
@@ -205,7 +205,8 @@ class TimeToAccuracySuite(_Base):
                     res = get_solver(solver).solve(problem, formulation, tol=TIGHT, time_limit=TIGHT_LIMIT_S)
                     scale, floor = y_scale(problem.y), gap_floor(problem.y)
                     out[(solver, size, formulation)] = {
-                        eps: res.setup_s + time_to_tolerance(res, ref, eps, scale, floor) for eps in (1e-4, 1e-6)
+                        eps: res.setup_s + metrics.time_to_tolerance(res, ref, eps, scale, floor)
+                        for eps in (1e-4, 1e-6)
                     }
         return out
 
