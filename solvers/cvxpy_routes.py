@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Generator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -95,27 +96,33 @@ class CvxpyRoute(Solver):
 
     def _solve(
         self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None
-    ) -> Result:
+    ) -> Generator[None, Callback | None, Result]:
         import cvxpy as cp
 
-        t0 = time.perf_counter()
-        prob, variables = build_cvxpy(problem, formulation)
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                prob.solve(
-                    solver=self.cvxpy_solver,
-                    verbose=bool(self.options.get("verbose", False)),
-                    **self.solver_options(tol, time_limit),
-                )
-        except cp.error.SolverError as exc:
-            return Result(
-                self.name, formulation, "error", message=f"{self.cvxpy_solver}: {exc}", solve_s=time.perf_counter() - t0
-            )
-        wall = time.perf_counter() - t0
+        verbose = bool(self.options.get("verbose", False))
+        opts = self.solver_options(tol, time_limit)
+        start = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:  # not held across the yield: it is process-wide
+            warnings.simplefilter("always")
+            prob, variables = build_cvxpy(problem, formulation)
+            try:  # cvxpy's compilation to the solver's data: setup
+                data, chain, inverse_data = prob.get_problem_data(self.cvxpy_solver, verbose=verbose, solver_opts=opts)
+            except cp.error.SolverError as exc:
+                return Result(self.name, formulation, "error", message=f"{self.cvxpy_solver}: {exc}")
+        compile_s = time.perf_counter() - start
+        callback = yield  # setup ends here (timed by Solver.setup)
+        tracer = Tracer(callback)
+        with warnings.catch_warnings(record=True) as more:
+            warnings.simplefilter("always")
+            try:
+                raw = chain.solve_via_data(prob, data, warm_start=False, verbose=verbose, solver_opts=opts)
+                prob.unpack_results(raw, chain, inverse_data)
+            except cp.error.SolverError as exc:
+                msg = f"{self.cvxpy_solver}: {exc}"
+                return Result(self.name, formulation, "error", message=msg, solve_s=tracer.elapsed())
+        caught += more
+        solve_s = tracer.elapsed()
         stats = prob.solver_stats
-        compile_s = float(prob.compilation_time or 0.0)
-        solve_s = float(stats.solve_time) if stats.solve_time is not None else max(wall - compile_s, 0.0)
         status = {
             cp.OPTIMAL: "optimal",
             cp.OPTIMAL_INACCURATE: "optimal",
@@ -131,8 +138,6 @@ class CvxpyRoute(Solver):
             weights = {k: np.asarray(v.value, dtype=float) for k, v in variables.items()}
         elif status == "optimal":
             status = "error"
-        tracer = Tracer(callback)
-        tracer.start -= solve_s
         if weights is not None:  # the returned point's own objective and violation
             ev = evaluate(problem, formulation, weights)
             tracer.record(ev["objective"], ev["max_violation"])
@@ -143,7 +148,6 @@ class CvxpyRoute(Solver):
             formulation,
             status,
             iterations=int(stats.num_iters or 0),
-            setup_s=wall - solve_s,
             solve_s=solve_s,
             weights=weights,
             message=f"cvxpy status {prob.status} (compile {compile_s:.3f} s)"

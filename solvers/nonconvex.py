@@ -22,7 +22,7 @@ statement, not global optimality; otherwise "max_iter" or "time_limit".
 from __future__ import annotations
 
 import math
-import time
+from collections.abc import Generator
 
 import numpy as np
 
@@ -87,9 +87,8 @@ class _NetworkBaseline(Solver):
 
     def _solve(
         self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None
-    ) -> Result:
+    ) -> Generator[None, Callback | None, Result]:
         o = self.options
-        t0 = time.perf_counter()
         m = self.width(problem)
         where = self.placement()
         if self.adversarial and not (where.library == "numpy" and where.precision == "double"):
@@ -104,7 +103,7 @@ class _NetworkBaseline(Solver):
         batch = int(o.get("batch_size", n))
         batch = min(max(batch, 1), n)
         epochs = int(o.get("epochs", 2000))
-        setup = time.perf_counter() - t0
+        callback = yield  # setup ends here (timed by Solver.setup)
         tracer = Tracer(callback)
         loss = get_loss(problem.loss)
         g0U, g0a = _grad(X, y, U, a, beta, 1.0, loss)
@@ -140,7 +139,6 @@ class _NetworkBaseline(Solver):
             formulation,
             status,
             iterations=epoch,
-            setup_s=setup,
             solve_s=tracer.elapsed(),
             weights={"U": where.to_numpy(U), "a": where.to_numpy(a)},
             trace=tracer.points,

@@ -14,13 +14,21 @@ ASV = [sys.executable, "-m", "asv"]
 
 SLOWDOWN = """
 
-# test-injected regression: every ADMM solve runs twice
+# test-injected regression: every ADMM solve (setup and iterations) runs twice
 _original_solve = ADMM._solve
 
 
-def _twice(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-    _original_solve(self, *args, **kwargs)
-    return _original_solve(self, *args, **kwargs)
+def _twice(self, *args):  # noqa: ANN001, ANN002, ANN202
+    runs = [_original_solve(self, *args), _original_solve(self, *args)]
+    for run in runs:
+        next(run)
+    callback = yield
+    for run in runs:
+        try:
+            run.send(callback)
+        except StopIteration as stop:
+            result = stop.value
+    return result
 
 
 ADMM._solve = _twice

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import small_problem
+from relubench.errors import InputError
 from relubench.running.solver import get_solver, solver_class
 
 CONIC = ["clarabel", "scs", "cvxpy-clarabel", "cvxpy-scs", "cvxpy-ecos", "mosek"]
@@ -68,3 +69,55 @@ def test_direct_csc_assembly_equals_sparse_stacking(formulation):
     B = build_by_stacking(problem, formulation)
     assert A.shape == B.shape and A.has_sorted_indices
     assert abs(A - B).max() == 0.0
+
+
+SPLIT = ["clarabel", "scs", "admm", "fista", "al", "sgd", "cvxpy-clarabel", "cvxpy-ecos"]
+
+
+@pytest.mark.parametrize("name", SPLIT)
+def test_setup_apart_from_solve_is_the_setup_the_result_reports(name):
+    """Solver.setup times the work before the first iteration; a solve from it reports exactly that as setup_s,
+    does not set up again and ends where a solve that sets up itself ends."""
+    problem = small_problem(n=40, d=4, P=12, seed=3)
+    cls = solver_class(name)
+    formulation = next(f for f in ("relu", "gated", "nonconvex") if f in cls.capabilities.formulations)
+    options = {"admm": {"max_iter": 50}, "fista": {"max_iter": 50}, "al": {"max_outer": 5}, "sgd": {"epochs": 30}}
+    options = options.get(name, {})
+    solver = get_solver(name, **options)
+    prepared = solver.setup(problem, formulation, tol=1e-6)
+    assert prepared.seconds > 0 and prepared.run is not None and prepared.result is None
+    res = solver.solve(problem, formulation, tol=1e-6, prepared=prepared)
+    assert res.setup_s == prepared.seconds
+    assert res.solve_s > 0 and len(res.trace) >= 1
+    plain = get_solver(name, **options).solve(problem, formulation, tol=1e-6)
+    assert plain.setup_s > 0
+    assert res.status == plain.status and res.iterations == plain.iterations
+    assert res.objective == pytest.approx(plain.objective, rel=1e-9, abs=1e-12)
+    with pytest.raises(InputError, match="runs once"):
+        solver.solve(problem, formulation, tol=1e-6, prepared=prepared)
+
+
+def test_a_prepared_solve_builds_its_conic_data_once_and_only_for_its_own_arguments(monkeypatch):
+    from relubench.solvers import conic_native
+
+    calls = []
+    original = conic_native.build
+    monkeypatch.setattr(conic_native, "build", lambda *a: calls.append(a) or original(*a))
+    problem, other = small_problem(seed=5), small_problem(seed=6)
+    solver = get_solver("clarabel")
+    prepared = solver.setup(problem, "relu", tol=1e-8)
+    assert len(calls) == 1
+    for args in [(other, "relu", 1e-8), (problem, "gated", 1e-8), (problem, "relu", 1e-6)]:
+        with pytest.raises(InputError, match="set up for another"):
+            solver.solve(*args, prepared=prepared)
+    with pytest.raises(InputError, match="another"):
+        get_solver("scs").solve(problem, "relu", tol=1e-8, prepared=prepared)
+    res = solver.solve(problem, "relu", tol=1e-8, prepared=prepared)
+    assert len(calls) == 1 and res.status == "optimal"
+
+
+def test_isolated_backend_times_its_setup_in_its_own_process():
+    # ECOS has no time limit of its own: with one it runs in a separate process, which sets up and times it there
+    problem = small_problem(seed=7)
+    res = get_solver("cvxpy-ecos").solve(problem, "relu", tol=1e-8, time_limit=30)
+    assert res.status == "optimal" and res.setup_s > 0 and res.solve_s > 0

@@ -14,13 +14,14 @@ nothing else lists backends by name.
 from __future__ import annotations
 
 import importlib
+import inspect
 import math
 import multiprocessing
 import numbers
 import os
 import pkgutil
 import time
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -94,6 +95,23 @@ class Capabilities:
         return self.max_size is None or n * P <= self.max_size
 
 
+@dataclass(eq=False)
+class Prepared:
+    """A backend set up for one solve (:meth:`Solver.setup`): the setup's wall time in ``seconds`` and the
+    suspended solve. ``result`` is set when the setup already decided the outcome (unavailable, a numerical
+    error). Single use: :meth:`Solver.solve` marks it ``used``."""
+
+    solver: str
+    problem: Problem
+    formulation: str
+    tol: float
+    time_limit: float | None
+    seconds: float = 0.0
+    run: Generator[None, Callback | None, Result] | None = None
+    result: Result | None = None
+    used: bool = False
+
+
 class Solver:
     """A backend. Subclasses set ``name``, ``family``, ``capabilities`` and implement ``_solve``.
 
@@ -129,8 +147,72 @@ class Solver:
 
     def _solve(
         self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None
-    ) -> Result:
+    ) -> Result | Generator[None, Callback | None, Result]:
+        """The backend's work. A plain function is all solve (no setup). A generator function sets up, then
+        ``callback = yield`` (setup ends there: :meth:`setup` times it), then solves and returns the Result; the
+        ``callback`` argument is None then, the progress callback arrives at the yield."""
         raise NotImplementedError
+
+    def setup(
+        self,
+        problem: Problem,
+        formulation: str | ProblemClass = "relu",
+        tol: float = 1e-6,
+        time_limit: float | None = None,
+        init: Mapping[str, np.ndarray] | None = None,
+    ) -> Prepared:
+        """Set the backend up for one solve of ``problem`` (conic data and factorizations, compilation, step sizes,
+        device transfers): the work before its first iteration, timed. Pass the result to :meth:`solve`
+        (``prepared=``) with the same arguments; its ``seconds`` become the result's ``setup_s``. Single use.
+        Raises InputError for a problem the backend does not solve or bad arguments, like :meth:`solve`."""
+        pc = self._check_call(problem, formulation, tol, time_limit)
+        self.init = check_init(problem, pc, init) if init is not None and self.capabilities.warm_start else None
+        prepared = Prepared(self.name, problem, pc.formulation, tol, time_limit)
+        ok, reason = self.available()
+        if not ok:
+            prepared.result = Result(self.name, pc.formulation, "unavailable", message=f"unavailable: {reason}")
+            return prepared
+        device = self.options.get("device", "cpu")
+        if device == "cuda":
+            ok, reason = cuda_status()
+            if not ok:
+                msg = f"unavailable: {reason}"
+                prepared.result = Result(self.name, pc.formulation, "unavailable", message=msg, device=device)
+                return prepared
+        if time_limit is not None and not self.capabilities.time_limit:
+            return prepared  # set up (and timed) in the separate process of the solve
+        if not inspect.isgeneratorfunction(type(self)._solve):
+            return prepared  # no setup
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            start = time.perf_counter()
+            try:
+                run = self._solve(problem, pc.formulation, tol, time_limit, None)
+                next(run)
+            except StopIteration as stop:  # the backend finished during its setup (e.g. a trivial problem)
+                prepared.result = stop.value
+                run = None
+            except NumericalError as exc:
+                msg = str(exc)
+                prepared.result = Result(
+                    self.name, pc.formulation, "numerical_error", message=msg, solver_version=self.version()
+                )
+                run = None
+            prepared.seconds = time.perf_counter() - start
+        prepared.run = run
+        return prepared
+
+    def _check_call(
+        self, problem: Problem, formulation: str | ProblemClass, tol: float, time_limit: float | None
+    ) -> ProblemClass:
+        pc = formulation if isinstance(formulation, ProblemClass) else problem.problem_class(formulation)
+        why = self.capabilities.why_not(pc)
+        if why is not None:
+            raise InputError(f"solver {self.name!r} cannot solve this problem: {why}")
+        if not (tol > 0):
+            raise InputError(f"tolerance must be > 0, got {tol}")
+        if time_limit is not None and not (time_limit > 0):
+            raise InputError(f"time limit must be > 0 seconds, got {time_limit}")
+        return pc
 
     def solve(
         self,
@@ -140,48 +222,60 @@ class Solver:
         time_limit: float | None = None,
         callback: Callback | None = None,
         init: Mapping[str, np.ndarray] | None = None,
+        prepared: Prepared | None = None,
     ) -> Result:
         """Solve ``problem`` (see the class docstring). ``init``: a starting point (weights of the formulation,
         e.g. the solution at a neighbouring beta) used by backends whose capabilities declare ``warm_start``
-        and ignored by the others; backends read it as ``self.init``."""
-        pc = formulation if isinstance(formulation, ProblemClass) else problem.problem_class(formulation)
-        why = self.capabilities.why_not(pc)
-        if why is not None:
-            raise InputError(f"solver {self.name!r} cannot solve this problem: {why}")
-        if not (tol > 0):
-            raise InputError(f"tolerance must be > 0, got {tol}")
-        if time_limit is not None and not (time_limit > 0):
-            raise InputError(f"time limit must be > 0 seconds, got {time_limit}")
-        self.init = check_init(problem, pc, init) if init is not None and self.capabilities.warm_start else None
-        ok, reason = self.available()
-        if not ok:
-            return Result(self.name, pc.formulation, "unavailable", message=f"unavailable: {reason}")
+        and ignored by the others; backends read it as ``self.init``. ``prepared``: what :meth:`setup` returned
+        for the same problem, formulation, tolerance and time limit (its setup is then not done again); without
+        it, solve sets up first. The result's ``setup_s`` is the setup's time, ``solve_s`` the rest; the time
+        limit bounds the solve (after the setup)."""
+        if prepared is None:
+            prepared = self.setup(problem, formulation, tol, time_limit, init)
+        else:
+            if init is not None:
+                raise InputError("with prepared=, pass init to setup(), where the solve starts")
+            pc = self._check_call(problem, formulation, tol, time_limit)
+            same = (prepared.formulation, prepared.tol, prepared.time_limit) == (pc.formulation, tol, time_limit)
+            if prepared.solver != self.name or prepared.problem is not problem or not same:
+                raise InputError("prepared= was set up for another solver, problem, formulation, tol or time limit")
+        if prepared.used:
+            raise InputError("a prepared solve runs once: call setup() again")
+        prepared.used = True
+        pc = problem.problem_class(prepared.formulation)
+        if prepared.result is not None and prepared.run is None:
+            res = prepared.result
+        else:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # non-finite values are checked
+                try:
+                    if time_limit is not None and not self.capabilities.time_limit:
+                        res = self._solve_isolated(problem, pc.formulation, tol, time_limit)
+                    elif prepared.run is not None:
+                        res = _resume(prepared.run, callback)
+                        res.setup_s = prepared.seconds
+                    else:
+                        res = self._solve(problem, pc.formulation, tol, time_limit, callback)
+                except NumericalError as exc:
+                    msg = str(exc)
+                    return Result(
+                        self.name, pc.formulation, "numerical_error", message=msg, solver_version=self.version()
+                    )
+        if res.status == "unavailable":
+            return res
         device = self.options.get("device", "cpu")
-        if device == "cuda":
-            ok, reason = cuda_status()
-            if not ok:
-                return Result(self.name, pc.formulation, "unavailable", message=f"unavailable: {reason}", device=device)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # non-finite values are checked
-            try:
-                if time_limit is not None and not self.capabilities.time_limit:
-                    res = self._solve_isolated(problem, pc.formulation, tol, time_limit)
-                else:
-                    res = self._solve(problem, pc.formulation, tol, time_limit, callback)
-            except NumericalError as exc:
-                msg = str(exc)
-                return Result(self.name, pc.formulation, "numerical_error", message=msg, solver_version=self.version())
-            res.solver_version = res.solver_version or self.version()
-            res.device = device
-            if res.weights is not None:
+        res.solver_version = res.solver_version or self.version()
+        res.device = device
+        if res.weights is not None:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 for key, value in evaluate(problem, pc, res.weights).items():
                     setattr(res, key, value)
-                limit = tol * y_scale(problem.y)
-                if res.status == "optimal" and res.max_violation > limit:  # optimal needs feasibility to tol too
-                    res.status = "inaccurate"
-                    res.message += (
-                        f"; stopping test met but the constraint violation {res.max_violation:.2e} exceeds "
-                        f"tol * max|y| = {limit:.2e}"
-                    )
+            limit = tol * y_scale(problem.y)
+            if res.status == "optimal" and res.max_violation > limit:  # optimal needs feasibility to tol too
+                res.status = "inaccurate"
+                res.message += (
+                    f"; stopping test met but the constraint violation {res.max_violation:.2e} exceeds "
+                    f"tol * max|y| = {limit:.2e}"
+                )
         return res
 
     def _solve_isolated(self, problem: Problem, formulation: str, tol: float, time_limit: float) -> Result:
@@ -231,11 +325,34 @@ def _isolated_solve(
         solver = get_solver(name, **options)
         solver.available()  # imports the backend's library before the clock starts
         send.send(("ready", None))
-        send.send(("ok", solver._solve(problem, formulation, tol, None, None)))
+        if inspect.isgeneratorfunction(type(solver)._solve):
+            start = time.perf_counter()
+            run = solver._solve(problem, formulation, tol, None, None)
+            try:
+                next(run)
+            except StopIteration as stop:
+                send.send(("ok", stop.value))
+                return
+            seconds = time.perf_counter() - start
+            res = _resume(run, None)
+            res.setup_s = seconds
+        else:
+            res = solver._solve(problem, formulation, tol, None, None)
+        send.send(("ok", res))
     except NumericalError as exc:
         send.send(("numerical_error", str(exc)))
     except Exception as exc:  # reported as the result's message
         send.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def _resume(run: Generator[None, Callback | None, Result], callback: Callback | None) -> Result:
+    """Run a generator backend from its yield (the end of its setup) to its Result."""
+    try:
+        run.send(callback)
+    except StopIteration as stop:
+        return stop.value
+    run.close()
+    raise RuntimeError("a backend's _solve yielded more than once (one yield ends its setup)")
 
 
 def check_init(problem: Problem, pc: ProblemClass, init: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
