@@ -9,8 +9,10 @@ Tiers (environment variable RELUBENCH_ASV_TIER, read when asv imports the suite)
 
 The solver grid is every registered backend whose capabilities say ``benchmark`` (plugins from
 RELUBENCH_PLUGINS included), narrowed by RELUBENCH_ASV_SOLVERS (comma-separated names) when set.
-Problems, patterns and reference optima are built in ``setup_cache`` (not timed). ``time_solve`` excludes
-setup (conic data construction, compilation, factorization), which ``track_setup`` reports. SolveSuite and
+Problems, patterns and reference optima are built in ``setup_cache`` (not timed). ``time_solve`` times a whole
+``Solver.solve`` call, setup included (comparable over commits); ``SetupSuite.time_setup`` times ``Solver.setup``
+alone (conic data construction, compilation, factorization, step sizes: the work before the first iteration), the
+same call whose duration a result reports as ``setup_s``. SolveSuite and
 AccuracySuite solve at tolerance 1e-6 (each backend by its own stopping rule); TimeToAccuracySuite times every
 backend to the same accuracy (gap and violation, from the trace of a tolerance-1e-8 solve). Unavailable
 backends (MOSEK without a licence), problem classes a backend does not solve and
@@ -41,18 +43,19 @@ TIERS = {
 SIZES, FORMULATIONS = TIERS.get(TIER, TIERS["quick"])
 
 
-def benchmarked_solvers() -> list[str]:
-    """Backends declaring ``benchmark`` that solve one of the tier's formulations (RELUBENCH_ASV_SOLVERS narrows)."""
+def benchmarked_solvers(formulations: list[str] = FORMULATIONS) -> list[str]:
+    """Backends declaring ``benchmark`` that solve one of ``formulations`` (RELUBENCH_ASV_SOLVERS narrows)."""
     only = {s.strip() for s in os.environ.get("RELUBENCH_ASV_SOLVERS", "").split(",") if s.strip()}
     out = []
     for name in solver_names():
         caps = solver_class(name).capabilities
-        if caps.benchmark and set(caps.formulations) & set(FORMULATIONS) and (not only or name in only):
+        if caps.benchmark and set(caps.formulations) & set(formulations) and (not only or name in only):
             out.append(name)
     return out
 
 
 SOLVERS = benchmarked_solvers()
+HISTORY_SIZE, HISTORY_FORMULATIONS = "100x10x20", ["relu", "gated"]
 
 
 def _dims(size: str) -> tuple[int, int, int]:
@@ -105,7 +108,7 @@ class _Base:
 
 
 class SolveSuite(_Base):
-    """Wall-clock and memory of one solve at tolerance 1e-6 (setup excluded)."""
+    """Wall-clock and memory of one solve at tolerance 1e-6, setup included."""
 
     def setup(self, cache: dict, solver: str, size: str, formulation: str) -> None:
         _check(solver, size, formulation)
@@ -118,16 +121,41 @@ class SolveSuite(_Base):
         get_solver(solver).solve(self.problem, formulation, tol=TOL)
 
 
+class HistorySuite:
+    """The fast tier of the history in ``scripts/main.sh``: one solve (setup included) per backend at tolerance
+    1e-6 on one small size, both formulations, whatever RELUBENCH_ASV_TIER says, so that every commit measured
+    lands on the same lines. It calls only ``Solver.solve``, which every commit has (asv runs this file's
+    benchmarks against the code of each commit)."""
+
+    params = (benchmarked_solvers(HISTORY_FORMULATIONS), [HISTORY_SIZE], HISTORY_FORMULATIONS)
+    param_names = ["solver", "size", "formulation"]
+    timeout = 600
+
+    def setup_cache(self) -> Problem:
+        return make_problem(HISTORY_SIZE)
+
+    def setup(self, problem: Problem, solver: str, size: str, formulation: str) -> None:
+        _check(solver, size, formulation)
+
+    def time_solve(self, problem: Problem, solver: str, size: str, formulation: str) -> None:
+        get_solver(solver).solve(problem, formulation, tol=TOL)
+
+
 class SetupSuite(_Base):
-    """Setup seconds (building conic data, compiling, factorizing), as each backend reports them."""
+    """Setup (building conic data, compiling, factorizing, step sizes): ``Solver.setup``, timed by asv
+    (``time_setup``) and as the backend's results report it (``track_setup``, their ``setup_s``)."""
 
     def setup(self, cache: dict, solver: str, size: str, formulation: str) -> None:
         _check(solver, size, formulation)
         self.problem = cache[size][0]
+        if not hasattr(get_solver(solver), "setup"):
+            raise NotImplementedError("this commit's Solver has no setup()")
+
+    def time_setup(self, cache: dict, solver: str, size: str, formulation: str) -> None:
+        get_solver(solver).setup(self.problem, formulation, tol=TOL)
 
     def track_setup(self, cache: dict, solver: str, size: str, formulation: str) -> float:
-        # setup happens before the solve starts: a tiny time limit ends the solve right after it
-        return get_solver(solver).solve(self.problem, formulation, tol=TOL, time_limit=1e-3).setup_s
+        return get_solver(solver).setup(self.problem, formulation, tol=TOL).seconds
 
     track_setup.unit = "seconds"
 
