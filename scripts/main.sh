@@ -39,11 +39,12 @@ else
     fi
 fi
 "$PY" -m asv machine --yes >/dev/null
-echo "main.sh: history $RANGE, benchmarks matching '${RELUBENCH_HISTORY_BENCH:-HistorySuite}'"
+echo "main.sh [${SECONDS} s]: history $RANGE, benchmarks matching '${RELUBENCH_HISTORY_BENCH:-HistorySuite}'"
 "$PY" -m asv run --quick --skip-existing-commits --show-stderr \
     --bench "${RELUBENCH_HISTORY_BENCH:-HistorySuite}" "$RANGE"
-echo "main.sh: every quick-tier suite on HEAD"
+echo "main.sh [${SECONDS} s]: every quick-tier suite on HEAD"
 "$PY" -m asv run --quick --show-stderr "$@" "HEAD^!"
+echo "main.sh [${SECONDS} s]: publishing"
 "$PY" -m asv publish
 "$PY" -m relubench asv-offline reports/asv
 echo "report: reports/asv/index.html -- serve it with: $PY -m asv preview (or python3 -m http.server -d reports/asv)"
