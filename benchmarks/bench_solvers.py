@@ -37,7 +37,7 @@ TIGHT = 1e-8  # tolerance of the TimeToAccuracySuite solves, whose traces are re
 TIGHT_LIMIT_S = 30.0
 TIERS = {
     "ci": (["100x5x20"], ["relu"]),
-    "quick": (["100x10x20", "300x10x50"], ["relu", "gated"]),
+    "quick": (["100x10x20", "200x10x40"], ["relu", "gated"]),
     "full": (["200x10x50", "500x20x100", "1000x20x200", "5000x50x500", "10000x20x100"], ["relu", "gated"]),
 }
 SIZES, FORMULATIONS = TIERS.get(TIER, TIERS["quick"])

@@ -97,38 +97,42 @@ def test_asv_continuous_flags_injected_slowdown(throwaway_repo):
     assert len(flagged) == 1 and "time_solve('admm'" in flagged[0], out
 
 
-def test_published_html_renders_offline(throwaway_repo, tmp_path):
-    """Publish the throwaway repo's results; the graph draws with vendored assets and not without them."""
+def test_main_script_history_draws_commits_offline(throwaway_repo, tmp_path):
+    """scripts/main.sh benchmarks the last commits (the history tier) and HEAD, publishes and vendors: its
+    HistorySuite graph draws a line through 3 commits in headless Chromium; asv's own page does not render offline."""
     sys.path.insert(0, str(ROOT / "scripts"))
-    from check_asv_offline import find_chromium, render
+    from check_asv_offline import drawn_commits, find_chromium, render
 
     from relubench.present.asv_offline import make_offline
 
     if find_chromium() is None:
         pytest.skip("Chromium is not installed (Debian: apt-get install chromium); .ci/run installs it")
-    env = dict(os.environ, RELUBENCH_ASV_TIER="ci", RELUBENCH_ASV_SOLVERS="admm")
-    subprocess.run([*ASV, "machine", "--yes"], cwd=throwaway_repo, check=True, capture_output=True)
-    for commit in ("HEAD~2", "HEAD~1"):
-        sha = subprocess.run(
-            ["git", "rev-parse", commit], cwd=throwaway_repo, check=True, capture_output=True, text=True
-        ).stdout.strip()
-        subprocess.run(
-            [*ASV, "run", "--quick", "--python=same", "-b", "AccuracySuite", "--set-commit-hash", sha],
-            cwd=throwaway_repo,
-            check=True,
-            capture_output=True,
-            env=env,
-            timeout=600,
-        )
-    subprocess.run([*ASV, "publish"], cwd=throwaway_repo, check=True, capture_output=True)
+    env = dict(
+        os.environ,
+        RELUBENCH_ASV_TIER="ci",
+        RELUBENCH_ASV_SOLVERS="admm",
+        RELUBENCH_VENV=sys.executable,
+        RELUBENCH_HISTORY="3",
+    )
+    proc = subprocess.run(
+        ["bash", "scripts/main.sh", "--bench", "HistorySuite"],  # the clone's own copy
+        cwd=throwaway_repo,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "history" in proc.stdout and "report: reports/asv/index.html" in proc.stdout
     html = throwaway_repo / "reports" / "asv"
-    original = tmp_path / "original"
-    shutil.copytree(html, original)
-    graph = "bench_solvers.AccuracySuite.track_relative_gap"
-    drawn, _ = render(original, graph)
-    assert not drawn  # asv's own page needs CDNs: blank here, where only loopback is reachable
+    history = "bench_solvers.HistorySuite.time_solve"
+    drawn, dom = render(html, history, tmp_path / "graph.png")
+    assert drawn, dom[-2000:]
+    assert drawn_commits(dom) >= 3, dom[-2000:]
+    assert (tmp_path / "graph.png").stat().st_size > 10_000
+    # asv's own page needs CDNs: blank here, where only loopback is reachable; vendored, it draws again
+    subprocess.run([*ASV, "publish"], cwd=throwaway_repo, check=True, capture_output=True)
+    assert not render(html, history)[0]
     make_offline(html)
     assert "https://" not in (html / "index.html").read_text().split("<body", 1)[0]
-    drawn, dom = render(html, graph, tmp_path / "graph.png")
-    assert drawn, dom[-2000:]
-    assert (tmp_path / "graph.png").stat().st_size > 10_000
+    assert render(html, history)[0]
