@@ -4,8 +4,9 @@
 #
 # 1. History: the commits of RELUBENCH_RANGE (default: the last RELUBENCH_HISTORY = 5 commits, HEAD included) on a
 #    fast tier (RELUBENCH_HISTORY_BENCH, default HistorySuite: every backend's solve time at 100 x 10, P = 20), in
-#    asv's own virtualenv (.asv/env, built once). Commits already measured are skipped: results stay in .asv/results
-#    between runs, so a longer range costs only the commits not yet measured.
+#    asv's own virtualenv (.asv/env, built once). Benchmarks a commit already has results for are skipped
+#    (results stay in .asv/results between runs), so a rerun or a longer range costs only what is not yet measured
+#    (plus installing each commit); results of other suites on a commit (asv continuous) do not skip its history.
 # 2. HEAD: every suite of the quick tier, in the same environment (committed code: commit work in progress first).
 #    Extra arguments go to this `asv run`.
 #
@@ -40,7 +41,7 @@ else
 fi
 "$PY" -m asv machine --yes >/dev/null
 echo "main.sh [${SECONDS} s]: history $RANGE, benchmarks matching '${RELUBENCH_HISTORY_BENCH:-HistorySuite}'"
-"$PY" -m asv run --quick --skip-existing-commits --show-stderr \
+"$PY" -m asv run --quick --skip-existing --show-stderr \
     --bench "${RELUBENCH_HISTORY_BENCH:-HistorySuite}" "$RANGE"
 echo "main.sh [${SECONDS} s]: every quick-tier suite on HEAD"
 "$PY" -m asv run --quick --show-stderr "$@" "HEAD^!"

@@ -228,8 +228,9 @@ class Solver:
         e.g. the solution at a neighbouring beta) used by backends whose capabilities declare ``warm_start``
         and ignored by the others; backends read it as ``self.init``. ``prepared``: what :meth:`setup` returned
         for the same problem, formulation, tolerance and time limit (its setup is then not done again); without
-        it, solve sets up first. The result's ``setup_s`` is the setup's time, ``solve_s`` the rest; the time
-        limit bounds the solve (after the setup)."""
+        it, solve sets up first. The result's ``setup_s`` is the setup's time (plus any setup a backend's solver
+        reports doing inside its solve call, such as SCS's factorization through cvxpy), ``solve_s`` the rest; the
+        time limit bounds the solve (after the setup)."""
         if prepared is None:
             prepared = self.setup(problem, formulation, tol, time_limit, init)
         else:
@@ -252,7 +253,7 @@ class Solver:
                         res = self._solve_isolated(problem, pc.formulation, tol, time_limit)
                     elif prepared.run is not None:
                         res = _resume(prepared.run, callback)
-                        res.setup_s = prepared.seconds
+                        res.setup_s = prepared.seconds + res.setup_s  # plus what the solver set up inside its call
                     else:
                         res = self._solve(problem, pc.formulation, tol, time_limit, callback)
                 except NumericalError as exc:
