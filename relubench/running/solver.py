@@ -336,7 +336,7 @@ def _isolated_solve(
                 return
             seconds = time.perf_counter() - start
             res = _resume(run, None)
-            res.setup_s = seconds
+            res.setup_s = seconds + res.setup_s  # as in solve: plus what the solver set up inside its call
         else:
             res = solver._solve(problem, formulation, tol, None, None)
         send.send(("ok", res))
