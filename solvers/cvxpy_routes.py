@@ -126,8 +126,7 @@ class CvxpyRoute(Solver):
         # time limit does not count it) is setup: reported in setup_s, and not in solve_s or the trace's times
         inner_setup = float(stats.setup_time) if stats.setup_time is not None else 0.0
         inner_setup = min(max(inner_setup, 0.0), tracer.elapsed()) if np.isfinite(inner_setup) else 0.0
-        tracer.start += inner_setup
-        solve_s = tracer.elapsed()
+        solve_s = tracer.elapsed() - inner_setup
         status = {
             cp.OPTIMAL: "optimal",
             cp.OPTIMAL_INACCURATE: "optimal",
@@ -143,12 +142,15 @@ class CvxpyRoute(Solver):
             weights = {k: np.asarray(v.value, dtype=float) for k, v in variables.items()}
         elif status == "optimal":
             status = "error"
-        if weights is not None:  # the returned point's own objective and violation, at the time it was returned
+        point = None
+        if weights is not None:  # the returned point's own objective and violation
             ev = evaluate(problem, formulation, weights)
-            tracer.start = time.perf_counter() - solve_s
-            tracer.record(ev["objective"], ev["max_violation"])
+            point = (ev["objective"], ev["max_violation"])
         elif prob.value is not None and np.isfinite(prob.value):
-            tracer.record(float(prob.value))
+            point = (float(prob.value), 0.0)
+        if point is not None:  # traced at the time it was returned
+            tracer.start = time.perf_counter() - solve_s
+            tracer.record(*point)
         return Result(
             self.name,
             formulation,

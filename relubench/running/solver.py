@@ -186,20 +186,14 @@ class Solver:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             start = time.perf_counter()
             try:
-                run = self._solve(problem, pc.formulation, tol, time_limit, None)
-                next(run)
-            except StopIteration as stop:  # the backend finished during its setup (e.g. a trivial problem)
-                prepared.result = stop.value
-                run = None
+                prepared.run, prepared.result, prepared.seconds = _start(self, problem, pc.formulation, tol, time_limit)
             except NumericalError as exc:
-                msg = str(exc)
-                prepared.result = Result(
-                    self.name, pc.formulation, "numerical_error", message=msg, solver_version=self.version()
-                )
-                run = None
-            prepared.seconds = time.perf_counter() - start
-        prepared.run = run
+                prepared.result = self._numerical_error(pc, exc)
+                prepared.seconds = time.perf_counter() - start
         return prepared
+
+    def _numerical_error(self, pc: ProblemClass, exc: NumericalError) -> Result:
+        return Result(self.name, pc.formulation, "numerical_error", message=str(exc), solver_version=self.version())
 
     def _check_call(
         self, problem: Problem, formulation: str | ProblemClass, tol: float, time_limit: float | None
@@ -252,15 +246,11 @@ class Solver:
                     if time_limit is not None and not self.capabilities.time_limit:
                         res = self._solve_isolated(problem, pc.formulation, tol, time_limit)
                     elif prepared.run is not None:
-                        res = _resume(prepared.run, callback)
-                        res.setup_s = prepared.seconds + res.setup_s  # plus what the solver set up inside its call
+                        res = _resume(prepared.run, callback, prepared.seconds)
                     else:
                         res = self._solve(problem, pc.formulation, tol, time_limit, callback)
                 except NumericalError as exc:
-                    msg = str(exc)
-                    return Result(
-                        self.name, pc.formulation, "numerical_error", message=msg, solver_version=self.version()
-                    )
+                    return self._numerical_error(pc, exc)
         if res.status == "unavailable":
             return res
         device = self.options.get("device", "cpu")
@@ -327,16 +317,9 @@ def _isolated_solve(
         solver.available()  # imports the backend's library before the clock starts
         send.send(("ready", None))
         if inspect.isgeneratorfunction(type(solver)._solve):
-            start = time.perf_counter()
-            run = solver._solve(problem, formulation, tol, None, None)
-            try:
-                next(run)
-            except StopIteration as stop:
-                send.send(("ok", stop.value))
-                return
-            seconds = time.perf_counter() - start
-            res = _resume(run, None)
-            res.setup_s = seconds + res.setup_s  # as in solve: plus what the solver set up inside its call
+            run, res, seconds = _start(solver, problem, formulation, tol, None)
+            if run is not None:
+                res = _resume(run, None, seconds)
         else:
             res = solver._solve(problem, formulation, tol, None, None)
         send.send(("ok", res))
@@ -346,12 +329,29 @@ def _isolated_solve(
         send.send(("error", f"{type(exc).__name__}: {exc}"))
 
 
-def _resume(run: Generator[None, Callback | None, Result], callback: Callback | None) -> Result:
-    """Run a generator backend from its yield (the end of its setup) to its Result."""
+def _start(
+    solver: Solver, problem: Problem, formulation: str, tol: float, time_limit: float | None
+) -> tuple[Generator[None, Callback | None, Result] | None, Result | None, float]:
+    """Run a generator backend's ``_solve`` to its yield (the end of its setup), timed: (the suspended run, None,
+    seconds), or (None, its Result, seconds) when it finished during its setup (e.g. a trivial problem)."""
+    start = time.perf_counter()
+    run = solver._solve(problem, formulation, tol, time_limit, None)
+    try:
+        next(run)
+    except StopIteration as stop:
+        return None, stop.value, time.perf_counter() - start
+    return run, None, time.perf_counter() - start
+
+
+def _resume(run: Generator[None, Callback | None, Result], callback: Callback | None, setup_s: float) -> Result:
+    """Run a generator backend from its yield to its Result, whose ``setup_s`` becomes the ``setup_s`` seconds
+    timed to the yield plus any setup the backend's solver reported doing inside its own call."""
     try:
         run.send(callback)
     except StopIteration as stop:
-        return stop.value
+        res = stop.value
+        res.setup_s = setup_s + res.setup_s
+        return res
     run.close()
     raise RuntimeError("a backend's _solve yielded more than once (one yield ends its setup)")
 
