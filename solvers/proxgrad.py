@@ -5,7 +5,9 @@ iteration costs one product X @ Z and one X^T @ G (G n x k); predictions use mas
 
 FISTA (Beck & Teboulle 2009) with backtracking on the Lipschitz estimate L (and a gentle decrease after
 successful steps), and function-value adaptive restart (O'Donoghue & Candes 2015). Extrapolated products
-X @ Y are formed from the two last X @ Z (linearity), so line-search trials are the only extra products.
+X @ Y are formed from the two last X @ Z (linearity), so line-search trials are the only extra products; for the
+gated problem the extrapolation is of predictions (n-vectors), not of X Z (n x P), which saves three passes over
+n x P arrays per iteration: the iterations are memory-bound at scale.
 
 Stopping uses a certified duality gap. For the gated problem with residual r = F u - y, theta = c r with
 c = min(1, beta / max_i ||X^T D_i r||) is dual feasible and the dual value is -theta^T y - ||theta||^2 / 2.
@@ -33,6 +35,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Generator
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -55,12 +58,32 @@ from relubench.solvers import fused_kernels
 
 # (H = X Z, whether the gradient is needed) -> (value, dvalue/dH or None), arrays of any library
 Smooth = Callable[[Array, bool], tuple[float, Array | None]]
+
+
+@dataclass(frozen=True)
+class LinearSmooth:
+    """A smooth part that depends on H = X Z only through a prediction linear in H: h(H) = loss(predict(H)).
+
+    ``fista`` then extrapolates predictions (n or n x c) instead of H (n x k): an iteration makes one pass over
+    H for the prediction at each trial point and one for the adjoint, instead of forming X Y (three more n x k
+    passes) and keeping the previous X Z alive.
+    """
+
+    predict: Callable[[Array], Array]  # H -> prediction
+    loss: Callable[[Array, bool], tuple[float, Array | None]]  # (prediction, grad?) -> (value, d value / d pred)
+    adjoint: Callable[[Array], Array]  # d value / d pred -> d value / d H (n x k)
+
+    def __call__(self, H: Array, grad: bool = True) -> tuple[float, Array | None]:
+        value, g = self.loss(self.predict(H), grad)
+        return value, None if g is None else self.adjoint(g)
+
+
 MAX_BACKTRACKS = 64  # step halvings per iteration before the line search is declared failed
 
 
 def fista(
     X: Array,
-    smooth: Smooth,
+    smooth: Smooth | LinearSmooth,
     beta: float,
     Z: Array,
     L: float,
@@ -74,13 +97,15 @@ def fista(
 
     Stops when the gradient mapping L ||Z+ - Y|| <= grad_tol, after max_iter iterations, past ``deadline``
     (a perf_counter time), or when ``on_check(Z, XZ)`` (called every ``every`` iterations) returns True.
-    Arrays of any array-API library (all of one).
+    Arrays of any array-API library (all of one). A :class:`LinearSmooth` is extrapolated in prediction space.
     """
     xp = namespace(X, Z)
     # the sufficient-decrease test allows rounding of the loss: 1e-12 |h| in double, 64 eps |h| in single precision
     slack = max(1e-12, 64 * float(xp.finfo(X.dtype).eps))
+    linear = isinstance(smooth, LinearSmooth)
     XZ = X @ Z
-    Z_prev, XZ_prev = Z, XZ
+    Z_prev, XZ_prev = Z, (None if linear else XZ)
+    pZ = pZ_prev = smooth.predict(XZ) if linear else None
     t = 1.0
     f_old = np.inf
     it = 0
@@ -89,15 +114,22 @@ def fista(
         t_new = 0.5 * (1 + math.sqrt(1 + 4 * t * t))
         m = (t - 1) / t_new
         Y = Z + m * (Z - Z_prev)
-        XY = XZ + m * (XZ - XZ_prev)
-        hY, gH = smooth(XY, True)
+        if linear:  # predict(X Y) from the two last predictions (linearity): no n x k pass
+            hY, gp = smooth.loss(pZ + m * (pZ - pZ_prev), True)
+            gH = smooth.adjoint(gp)
+        else:
+            hY, gH = smooth(XZ + m * (XZ - XZ_prev), True)
         if not math.isfinite(hY):
             raise NumericalError(f"non-finite objective ({hY}) at iteration {it} of the proximal gradient steps")
         grad = X.T @ gH
         for _ in range(MAX_BACKTRACKS):
             Z_new = group_soft_threshold(Y - grad / L, beta / L)
             XZ_new = X @ Z_new
-            h_new, _ = smooth(XZ_new, False)  # the line-search test needs the value only
+            if linear:
+                p_new = smooth.predict(XZ_new)
+                h_new, _ = smooth.loss(p_new, False)  # the line-search test needs the value only
+            else:
+                h_new, _ = smooth(XZ_new, False)
             D = Z_new - Y
             if h_new <= hY + float(xp.sum(grad * D)) + 0.5 * L * float(xp.sum(D * D)) + slack * abs(hY):
                 break
@@ -107,7 +139,11 @@ def fista(
         else:
             raise NumericalError(f"line search failed: the step length fell by 2^{MAX_BACKTRACKS} (iteration {it})")
         f_new = h_new + beta * group_norm_sum(Z_new)
-        Z_prev, XZ_prev, Z, XZ = Z, XZ, Z_new, XZ_new
+        if linear:
+            pZ_prev, pZ = pZ, p_new  # X Z_prev is not kept: one n x k array less
+        else:
+            XZ_prev = XZ
+        Z_prev, Z, XZ = Z, Z_new, XZ_new
         if f_new > f_old:  # adaptive restart
             t = 1.0
         else:
@@ -125,6 +161,16 @@ def fista(
 
 
 CURVATURE = {"squared": 1.0, "logistic": 0.25}  # bound on the second derivative of the loss in the prediction
+
+
+def linear_loss(problem: Problem | ArrayView) -> LinearSmooth:
+    """The loss of the prediction sum_i D_i X z_i as a :class:`LinearSmooth` (the gated problem)."""
+    loss, y = get_loss(problem.loss), problem.y
+
+    def value_grad(pred: Array, grad: bool = True) -> tuple[float, Array | None]:
+        return loss.value(pred, y), loss.gradient(pred, y) if grad else None
+
+    return LinearSmooth(lambda H: predict_groups(problem, H), value_grad, lambda g: adjoint_groups(problem, g))
 
 
 def smooth_loss(problem: Problem | ArrayView, k_blocks: int = 1) -> Smooth:
@@ -200,7 +246,7 @@ class FISTA(Solver):
         L = CURVATURE[problem.loss] * power_lipschitz(data, 1, where=where)
         where.synchronize()
         callback = yield  # setup ends here (timed by Solver.setup)
-        smooth = smooth_loss(data)
+        smooth = linear_loss(data)
 
         tracer = Tracer(callback)
         state = {"status": "max_iter", "gap": np.inf}
