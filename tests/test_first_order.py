@@ -8,7 +8,7 @@ from relubench.errors import InputError
 from relubench.problem import Problem
 from relubench.problem.formulations import gated_objective
 from relubench.problem.instance import y_scale
-from relubench.running.metrics import time_to_tolerance
+from relubench.running.metrics import time_to_certified, time_to_tolerance
 from relubench.running.reference import reference_optimum, relative_gap
 from relubench.running.solver import get_solver
 
@@ -170,6 +170,13 @@ def test_admm_certified_gap_is_a_valid_bound(formulation, tol):
     assert res.objective - res.certified_gap <= ref + 1e-9 * abs(ref)
     if tol == 1e-8:
         assert res.certified_gap <= 1e-4 * abs(res.objective)  # and it closes as the run converges
+    # the certificate is computed on the clock and rides on the last trace point (time to a certified gap exists
+    # where no reference does), at the returned point
+    last = res.trace[-1]
+    assert last.certified_gap == res.certified_gap and last.objective == pytest.approx(res.objective, rel=1e-12)
+    assert last.seconds <= res.solve_s
+    if res.status == "optimal" and tol == 1e-2:
+        assert time_to_certified(res, 0.5, y_scale(problem.y)) <= res.solve_s
 
 
 def test_gated_objective_of_fista_matches_returned_weights():
