@@ -316,12 +316,14 @@ class AugmentedLagrangian(Solver):
     """Augmented Lagrangian for the relu formulation, FISTA inner solves warm-started from the last outer step.
 
     Outer step: lam <- max(lam - rho (2D - I) X z, 0); rho grows by ``rho_growth`` (2) when the violation did
-    not halve. Stops when the certified gap is <= tol |P|, or when, at two outer steps in a row, the violation
-    is <= tol max|y| and the objective changed by <= tol |P| (the certified gap, often loose because the
-    multipliers are approximate, is reported in the message either way). Options: rho (default
-    ||F||^2 / ||X||^2), max_outer (500), inner_iter (2000), check_every (10: trace points inside inner solves),
-    rho_growth (2.0), fused (default: on numpy in double precision with one output, numba installed and n 2P >=
-    1e6: the inner smooth term in two fused passes, :mod:`relubench.solvers.fused_kernels`; True insists, False never).
+    not halve. Stops when the certified gap is <= tol |P| and the violation <= violation_tol max|y|, or when, at
+    two outer steps in a row, the violation is <= violation_tol max|y| and the objective changed by <= tol |P|
+    (the certified gap, often loose because the multipliers are approximate, is reported in the message either
+    way). Options: rho (default ||F||^2 / ||X||^2), max_outer (500), inner_iter (2000), check_every (10: trace
+    points inside inner solves), rho_growth (2.0), violation_tol (default tol; smaller asks for a point more
+    feasible than its gap), fused (default: on numpy in double precision with one output, numba installed and
+    n 2P >= 1e6: the inner smooth term in two fused passes, :mod:`relubench.solvers.fused_kernels`; True
+    insists, False never).
     """
 
     name = "al"
@@ -341,6 +343,7 @@ class AugmentedLagrangian(Solver):
             "rho_growth": float,
             "inner_floor": float,
             "fused": bool,
+            "violation_tol": float,
         },
     )
     description = "augmented Lagrangian with FISTA inner solves (relu formulation)"
@@ -377,6 +380,8 @@ class AugmentedLagrangian(Solver):
         exact, double = where.checker(problem)
         X = data.X
         S2 = xp.concat([data.group_signs, data.group_signs], axis=1)
+        if not o.get("violation_tol", 1.0) > 0:
+            raise InputError(f"solver 'al' option 'violation_tol' must be > 0, got {o['violation_tol']!r}")
         loss_of = smooth_loss(data, 2)
         LF = CURVATURE[problem.loss] * power_lipschitz(data, 2, where=where)
         xnorm2 = float(np.linalg.norm(problem.X, 2) ** 2)  # on the host: d x d work after one X^T X
@@ -388,6 +393,7 @@ class AugmentedLagrangian(Solver):
         tracer = Tracer(callback)
         deadline = None if time_limit is None else tracer.start + time_limit
         yscale = y_scale(problem.y)
+        vtol = float(o.get("violation_tol", tol)) * yscale  # cone violation a stopping point may have
         if self.init is not None:
             Z = where.asarray(np.hstack([self.init["V"], self.init["W"]]))
         else:
@@ -428,22 +434,22 @@ class AugmentedLagrangian(Solver):
             lam = xp.clip(lam - rho * (S2 * XZ), min=0.0)
             obj, gap, viol = dual_gap_relu(exact, double(Z), double(XZ), double(lam))
             # the certified gap of an outer step (its multipliers are a dual point); none for infeasible points
-            user["stop"] = tracer.record(obj, viol, gap if viol <= tol * yscale else None) or user["stop"]
+            user["stop"] = tracer.record(obj, viol, gap if viol <= vtol else None) or user["stop"]
             if deadline is not None and time.perf_counter() >= deadline:
                 status = "time_limit"
                 break
             # KKT-type test: feasible to tol and the objective settled (changed <= tol |P|) over two outer steps
-            settled = viol <= tol * yscale and abs(obj - prev_obj) <= tol * abs(obj)
+            settled = viol <= vtol and abs(obj - prev_obj) <= tol * abs(obj)
             kkt = settled and prev_settled
             prev_settled = settled
-            if gap <= tol * abs(obj) and viol <= tol * yscale or kkt or user["stop"]:
+            if gap <= tol * abs(obj) and viol <= vtol or kkt or user["stop"]:
                 status = "optimal"
                 break
-            if viol > 0.5 * prev_viol and viol > tol * yscale:
+            if viol > 0.5 * prev_viol and viol > vtol:
                 rho *= growth
             prev_viol, prev_obj = viol, obj
-            grad_tol = max(grad_tol * 0.5, float(o.get("inner_floor", 1e-2)) * tol * yscale)
-        certified = viol <= tol * yscale
+            grad_tol = max(grad_tol * 0.5, float(o.get("inner_floor", 1e-2)) * min(tol * yscale, vtol))
+        certified = viol <= vtol
         return Result(
             self.name,
             formulation,

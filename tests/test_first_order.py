@@ -209,3 +209,15 @@ def test_baseline_default_width_is_the_active_neuron_count():
     ref = reference_optimum(problem)
     res = get_solver("sgd", epochs=5).solve(problem, "nonconvex")
     assert f"width={ref.active_neurons}" in res.message and ref.active_neurons > 0
+
+
+def test_al_violation_tol_asks_for_a_more_feasible_point():
+    problem = small_problem(n=40, d=4, P=15, beta=0.1, seed=3)
+    yscale = y_scale(problem.y)
+    loose = get_solver("al").solve(problem, "relu", tol=1e-2, time_limit=60)
+    strict = get_solver("al", violation_tol=1e-7).solve(problem, "relu", tol=1e-2, time_limit=60)
+    assert loose.status == strict.status == "optimal"
+    assert loose.max_violation <= 1e-2 * yscale and strict.max_violation <= 1e-7 * yscale
+    assert strict.max_violation < loose.max_violation  # not met by accident: the default stops less feasible
+    with pytest.raises(InputError, match="violation_tol' must be > 0"):
+        get_solver("al", violation_tol=0.0).solve(problem, "relu", tol=1e-2)
