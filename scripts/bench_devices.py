@@ -110,6 +110,9 @@ def main() -> int:
         return 2
     head = "| n, d, P | placement | X@U ms | fista it ms | ratio | al it ms | ratio | gated s | relu s | peak MiB |"
     lines = [f"GPU: {gpu}", "", head, "|" + "---|" * 10]
+    iters = set(args.iters.split(","))
+    solves = set() if args.no_solve else set(args.solves.split(","))
+    relu_options = {} if args.relu_violation is None else {"violation_tol": args.relu_violation}
     print("\n".join(lines), flush=True)
     for size in args.sizes:
         n, d, P = (int(v) for v in size.split(","))
@@ -117,18 +120,15 @@ def main() -> int:
         problem = Problem.create(ds.X_train, ds.y_train, 1e-3 * n, patterns=P, seed=0)
         for key in keys:
             xu = product_ms(problem, key)
-            iters = set(args.iters.split(","))
             fi = per_iteration_ms(problem, "fista", "gated", key, args.iterations) if "fista" in iters else math.nan
             al = per_iteration_ms(problem, "al", "relu", key, args.iterations) if "al" in iters else math.nan
             gated = relu = math.nan
             peak = None
-            solves = set() if args.no_solve else set(args.solves.split(","))
             p1 = p2 = None
             if "gated" in solves:
                 gated, p1 = to_certified(problem, "fista", "gated", key, args.gated_tol, args.time_limit)
             if "relu" in solves:
-                extra = {} if args.relu_violation is None else {"violation_tol": args.relu_violation}
-                relu, p2 = to_certified(problem, "al", "relu", key, args.relu_tol, args.time_limit, **extra)
+                relu, p2 = to_certified(problem, "al", "relu", key, args.relu_tol, args.time_limit, **relu_options)
             peak = max((p for p in (p1, p2) if p is not None), default=None)
             row = (
                 f"| {n}, {d}, {P} | {key} | {fmt(xu, 3)} | {fmt(fi, 3)} | {fmt(fi / xu, 1)} | {fmt(al, 3)} | "

@@ -64,18 +64,18 @@ Smooth = Callable[[Array, bool], tuple[float, Array | None]]
 class LinearSmooth:
     """A smooth part that depends on H = X Z only through a prediction linear in H: h(H) = loss(predict(H)).
 
-    ``fista`` then extrapolates predictions (n or n x c) instead of H (n x k): an iteration makes one pass over
-    H for the prediction at each trial point and one for the adjoint, instead of forming X Y (three more n x k
-    passes) and keeping the previous X Z alive.
+    ``fista`` extrapolates predictions: for the gated problem (n or n x c predictions) an iteration makes one pass
+    over H for the prediction at each trial point and one for the adjoint, instead of forming X Y (three more
+    n x k passes) and keeping the previous X Z alive. A plain :data:`Smooth` is the case predict = identity.
     """
 
     predict: Callable[[Array], Array]  # H -> prediction
     loss: Callable[[Array, bool], tuple[float, Array | None]]  # (prediction, grad?) -> (value, d value / d pred)
     adjoint: Callable[[Array], Array]  # d value / d pred -> d value / d H (n x k)
 
-    def __call__(self, H: Array, grad: bool = True) -> tuple[float, Array | None]:
-        value, g = self.loss(self.predict(H), grad)
-        return value, None if g is None else self.adjoint(g)
+
+def _identity(a: Array) -> Array:
+    return a
 
 
 MAX_BACKTRACKS = 64  # step halvings per iteration before the line search is declared failed
@@ -97,15 +97,17 @@ def fista(
 
     Stops when the gradient mapping L ||Z+ - Y|| <= grad_tol, after max_iter iterations, past ``deadline``
     (a perf_counter time), or when ``on_check(Z, XZ)`` (called every ``every`` iterations) returns True.
-    Arrays of any array-API library (all of one). A :class:`LinearSmooth` is extrapolated in prediction space.
+    Arrays of any array-API library (all of one). Extrapolation is of the predictions of a :class:`LinearSmooth`
+    (of X Z itself for a plain ``Smooth``).
     """
     xp = namespace(X, Z)
     # the sufficient-decrease test allows rounding of the loss: 1e-12 |h| in double, 64 eps |h| in single precision
     slack = max(1e-12, 64 * float(xp.finfo(X.dtype).eps))
-    linear = isinstance(smooth, LinearSmooth)
+    if not isinstance(smooth, LinearSmooth):
+        smooth = LinearSmooth(_identity, smooth, _identity)
     XZ = X @ Z
-    Z_prev, XZ_prev = Z, (None if linear else XZ)
-    pZ = pZ_prev = smooth.predict(XZ) if linear else None
+    Z_prev = Z
+    pZ = pZ_prev = smooth.predict(XZ)
     t = 1.0
     f_old = np.inf
     it = 0
@@ -114,22 +116,15 @@ def fista(
         t_new = 0.5 * (1 + math.sqrt(1 + 4 * t * t))
         m = (t - 1) / t_new
         Y = Z + m * (Z - Z_prev)
-        if linear:  # predict(X Y) from the two last predictions (linearity): no n x k pass
-            hY, gp = smooth.loss(pZ + m * (pZ - pZ_prev), True)
-            gH = smooth.adjoint(gp)
-        else:
-            hY, gH = smooth(XZ + m * (XZ - XZ_prev), True)
+        hY, gp = smooth.loss(pZ + m * (pZ - pZ_prev), True)  # predict(X Y) from the two last ones (linearity)
         if not math.isfinite(hY):
             raise NumericalError(f"non-finite objective ({hY}) at iteration {it} of the proximal gradient steps")
-        grad = X.T @ gH
+        grad = X.T @ smooth.adjoint(gp)
         for _ in range(MAX_BACKTRACKS):
             Z_new = group_soft_threshold(Y - grad / L, beta / L)
             XZ_new = X @ Z_new
-            if linear:
-                p_new = smooth.predict(XZ_new)
-                h_new, _ = smooth.loss(p_new, False)  # the line-search test needs the value only
-            else:
-                h_new, _ = smooth(XZ_new, False)
+            p_new = smooth.predict(XZ_new)
+            h_new, _ = smooth.loss(p_new, False)  # the line-search test needs the value only
             D = Z_new - Y
             if h_new <= hY + float(xp.sum(grad * D)) + 0.5 * L * float(xp.sum(D * D)) + slack * abs(hY):
                 break
@@ -139,11 +134,7 @@ def fista(
         else:
             raise NumericalError(f"line search failed: the step length fell by 2^{MAX_BACKTRACKS} (iteration {it})")
         f_new = h_new + beta * group_norm_sum(Z_new)
-        if linear:
-            pZ_prev, pZ = pZ, p_new  # X Z_prev is not kept: one n x k array less
-        else:
-            XZ_prev = XZ
-        Z_prev, Z, XZ = Z, Z_new, XZ_new
+        pZ_prev, pZ, Z_prev, Z, XZ = pZ, p_new, Z, Z_new, XZ_new
         if f_new > f_old:  # adaptive restart
             t = 1.0
         else:
