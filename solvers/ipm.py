@@ -1,0 +1,441 @@
+"""A primal-dual interior point specialized to the structure of the convex programs (squared loss, one output).
+
+The relu program as a conic QP over K = 2P groups z_g (d x K array Z; sign sig_g = +1 for v_i, -1 for w_i) and
+epigraph variables t_g::
+
+    min 1/2 ||E Z - y||^2 + beta sum_g t_g   s.t.  S_g o (X z_g) >= 0 (n rows each),  (t_g, z_g) in SOC_{d+1}
+
+with E Z = sum_g sig_g m_g o (X z_g) (m_g the pattern's mask, S_g = 2 m_g - 1). The gated program drops the
+n K linear rows. Mehrotra predictor-corrector steps with Nesterov-Todd scaling (Vandenberghe, "The CVXOPT linear
+and quadratic cone program solvers", 2010), infeasible start.
+
+Each Newton system (Q + G^T W^-2 G) dx = b has a block-diagonal part H = blockdiag(H_g) with one (d+1) x (d+1)
+block per group, H_g = W_g^-2 (second-order cone) + [0 0; 0 X^T diag(lam_g / s_g) X] (the n rows of the group's
+cone), plus Q = E^T E of rank n. The Woodbury identity reduces it to the n x n Schur complement
+
+    C = I + E H^-1 E^T = I + sum_g (m_g o X L_g)(m_g o X L_g)^T,   L_g L_g^T = (H_g^-1)_zz,
+
+formed by symmetric rank-(K (d+1)) updates over chunks of groups (n^2 K (d+1) flops, BLAS syrk: the n x K d
+matrix of all D_g X L_g never exists whole) and one n x n Cholesky factorization: a generic sparse factorization
+of the same program (Clarabel) factors a KKT matrix with n K cone rows instead. H_g + delta I is factored through a
+QR decomposition of its square root [W_g^-1; sqrt(delta) I; diag(sqrt(lam_g / s_g)) [0 X]] (the conditioning of
+H_g grows like 1/mu^2 near the solution; its square root's like 1/mu), delta = ``proximal`` times the mean
+squared column norm of the masked data. Each direction is refined against the residual of the unreduced
+stationarity equation (up to ``refine`` steps, while the residual halves), with ds from the primal equation and
+dlam from the scaled complementarity equation exactly. The line search keeps the iterates in a wide neighbourhood
+of the central path (smallest eigenvalue of the scaled products >= 1e-3 mu). Memory O(n K + n^2 + K d^2) plus
+64 MB chunks.
+
+Stopping: "optimal" when the iterate meets relubench's rule for "reached tol" by either test: its certified
+duality gap (``formulations.dual_gap_relu`` with the cone multipliers, or ``dual_gap_gated``) relative to the
+objective <= tol, or the interior point's own test (as Clarabel's: complementarity gap relative to the objective,
+and primal and dual residuals relative to max|y| and to max(1, |X^T D_i y|, beta)) <= tol; and, both ways, its cone
+violation <= tol max|y|. Every iteration is a trace point. Near the solution the directions lose accuracy (the
+optimal face is degenerate when a neuron fits several patterns); when steps stall or an iterate scores 1000x worse
+than the best one, the run ends with status ``numerical_error``. The result is always the best iterate (by the
+tolerance it meets), its certified gap and violation recomputed.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Generator
+from types import SimpleNamespace
+
+import numpy as np
+import scipy.linalg
+
+from relubench.errors import InputError, NumericalError
+from relubench.problem.formulations import dual_gap_gated, dual_gap_relu, get_formulation
+from relubench.problem.instance import Problem, y_scale
+from relubench.running.result import Callback, Result, Tracer
+from relubench.running.solver import Capabilities, Solver, register
+
+CHUNK_BYTES = 64 << 20  # largest block of D_g X L_g columns formed at once for the Schur complement
+STEP_FRACTION = 0.99  # fraction of the step to the boundary of the cones taken
+GAP_FLOOR = 1e-12  # relative gaps are measured against max(|objective|, this)
+CENTRALITY = 1e-3  # neighbourhood of the central path kept by the line search
+BACKTRACKS = 60
+SMALL_STEP = 1e-3  # steps shorter than this ...
+STALL_STEPS = 3  # ... this many times in a row end the run, as does
+STALL_FACTOR = 1e3  # an iterate whose accuracy score is this many times the best one's
+
+
+def _soc_jordan(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Jordan product u o v of second-order-cone vectors (rows of K x (d+1) arrays)."""
+    out = np.empty_like(u)
+    out[:, 0] = np.einsum("kj,kj->k", u, v)
+    out[:, 1:] = u[:, :1] * v[:, 1:] + v[:, :1] * u[:, 1:]
+    return out
+
+
+def _soc_divide(v: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """The q with v o q = r (v in the interior of the cone; rows)."""
+    v0, v1 = v[:, 0], v[:, 1:]
+    det = _soc_det(v)
+    q = np.empty_like(r)
+    q[:, 0] = (v0 * r[:, 0] - np.einsum("kj,kj->k", v1, r[:, 1:])) / det
+    q[:, 1:] = (r[:, 1:] - q[:, :1] * v1) / v0[:, None]
+    return q
+
+
+def _soc_det(u: np.ndarray) -> np.ndarray:
+    """u0^2 - ||u1||^2, computed as (u0 - ||u1||)(u0 + ||u1||)."""
+    nrm = np.linalg.norm(u[:, 1:], axis=1)
+    return (u[:, 0] - nrm) * (u[:, 0] + nrm)
+
+
+def _soc_step(u: np.ndarray, du: np.ndarray) -> float:
+    """Largest a with u + a du in the second-order cones (u interior; inf when unbounded)."""
+    c = _soc_det(u)
+    a = du[:, 0] ** 2 - np.einsum("kj,kj->k", du[:, 1:], du[:, 1:])
+    b = u[:, 0] * du[:, 0] - np.einsum("kj,kj->k", u[:, 1:], du[:, 1:])
+    disc = np.sqrt(np.maximum(b * b - a * c, 0.0))
+    hit = (a < 0) | ((b < 0) & (b * b > a * c))
+    if not hit.any():
+        return np.inf
+    return float(np.min(c[hit] / (disc[hit] - b[hit])))
+
+
+def _lp_step(u: np.ndarray, du: np.ndarray) -> float:
+    neg = du < 0
+    if not neg.any():
+        return np.inf
+    return float(np.min(-u[neg] / du[neg]))
+
+
+class _NT:
+    """Nesterov-Todd scaling of second-order cones (rows of K x (d+1) arrays), as in ECOS: W = eta [[a, q'],
+    [q, I + q q' / (1 + a)]] with (a, q) the normalized scaling point, W^-1 the same with -q over eta, and
+    W^2 = eta^2 (2 w w' - J); ``v`` = W lam = W^-1 s. W is applied through these formulas, never formed."""
+
+    def __init__(self, s: np.ndarray, lam: np.ndarray) -> None:
+        sdet, ldet = _soc_det(s), _soc_det(lam)
+        sb = s / np.sqrt(sdet)[:, None]
+        lb = lam / np.sqrt(ldet)[:, None]
+        gamma = np.sqrt(0.5 * (1.0 + np.einsum("kj,kj->k", sb, lb)))
+        w = sb
+        w[:, 0] += lb[:, 0]
+        w[:, 1:] -= lb[:, 1:]
+        w /= (2.0 * gamma)[:, None]
+        self.a, self.q = w[:, 0], w[:, 1:]
+        self.eta = (sdet / ldet) ** 0.25
+        self.v = self.apply(lam)
+
+    def apply(self, x: np.ndarray, inverse: bool = False) -> np.ndarray:
+        """W x (or W^-1 x)."""
+        a, q = self.a, (-self.q if inverse else self.q)
+        x0, x1 = x[:, 0], x[:, 1:]
+        qx = np.einsum("kj,kj->k", q, x1)
+        out = np.empty_like(x)
+        out[:, 0] = a * x0 + qx
+        out[:, 1:] = x1 + (x0 + qx / (1.0 + a))[:, None] * q
+        f = 1.0 / self.eta if inverse else self.eta
+        return out * f[:, None]
+
+    def matrix(self, inverse: bool = False) -> np.ndarray:
+        """W (or W^-1) as K x (d+1) x (d+1) matrices."""
+        a, q = self.a, (-self.q if inverse else self.q)
+        k, m = q.shape[0], q.shape[1] + 1
+        W = np.zeros((k, m, m))
+        W[:, 1:, 1:] = q[:, :, None] * q[:, None, :] / (1.0 + a)[:, None, None]
+        idx = np.arange(1, m)
+        W[:, idx, idx] += 1.0
+        W[:, 0, 0] = a
+        W[:, 0, 1:] = W[:, 1:, 0] = q
+        return W / self.eta[:, None, None] if inverse else W * self.eta[:, None, None]
+
+    def inv2(self, x: np.ndarray) -> np.ndarray:
+        """W^-2 x."""
+        u0, u1 = self.a, -self.q
+        ux = u0 * x[:, 0] + np.einsum("kj,kj->k", u1, x[:, 1:])
+        out = np.empty_like(x)
+        out[:, 0] = 2.0 * ux * u0 - x[:, 0]
+        out[:, 1:] = 2.0 * ux[:, None] * u1 + x[:, 1:]
+        return out / (self.eta**2)[:, None]
+
+
+def _soc_min_eig(u: np.ndarray) -> np.ndarray:
+    return u[:, 0] - np.linalg.norm(u[:, 1:], axis=1)
+
+
+@register
+class StructuredIPM(Solver):
+    """Primal-dual interior point on the convex program's own structure: n x n Schur complement (Woodbury).
+
+    Options: max_iter (100), refine (8: most iterative-refinement steps per direction), proximal (1e-8: the
+    regularization delta of the block-diagonal part, relative to the data's scale; refinement removes its effect),
+    verbose (False: one line per iteration and per direction on stderr). The result carries the certified duality
+    gap of the returned (best) iterate.
+    """
+
+    name = "ipm"
+    family = "interior-point"
+    capabilities = Capabilities(
+        formulations=("relu", "gated"),
+        certified_gap=True,
+        max_size=200_000,
+        options={"max_iter": int, "refine": int, "proximal": float, "verbose": bool},
+    )
+    description = "primal-dual interior point specialized to the structure: n x n Schur complement, Mehrotra steps"
+
+    def _solve(
+        self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None
+    ) -> Generator[None, Callback | None, Result]:
+        o = self.options
+        max_iter = int(o.get("max_iter", 100))
+        refine = int(o.get("refine", 8))
+        verbose = bool(o.get("verbose", False))
+        proximal = float(o.get("proximal", 1e-8))
+        if max_iter < 1 or refine < 0 or not (0.0 <= proximal < 1.0):
+            raise InputError("ipm options: max_iter >= 1, refine >= 0 and 0 <= proximal < 1")
+        relu = get_formulation(formulation).constrained
+        X, y, beta = problem.X, problem.y, problem.beta
+        n, d = X.shape
+        Pn = problem.P
+        K = 2 * Pn if relu else Pn
+        M = problem.mask_float
+        Msig = np.hstack([M, -M]) if relu else M  # sig_g m_g, n x K
+        S = np.hstack([problem.signs, problem.signs]) if relu else None
+        yscale = y_scale(y)
+        delta = proximal * float((M.T @ (X * X)).sum() / (Pn * d))
+        callback = yield  # setup ends here (timed by Solver.setup)
+
+        tracer = Tracer(callback)
+
+        def E(Z: np.ndarray) -> np.ndarray:  # n-vector sum_g sig_g m_g o X z_g
+            return np.einsum("ij,ij->i", X, Msig @ Z.T)
+
+        def Et(p: np.ndarray) -> np.ndarray:  # d x K
+            return (X * p[:, None]).T @ Msig
+
+        state: dict[str, object] = {}
+
+        def factor(wlp: np.ndarray | None, Winv: np.ndarray) -> None:
+            """Factor the reduced Newton matrix for LP weights wlp = lam / s (n x K) and SOC scalings Wm (K blocks).
+
+            H_g = W^-2 + diag(0, L_g) with L_g = X' diag(wlp_g) X is inverted as H_g^-1 = W (I + W diag(0, L_g) W)^-1 W
+            = T_g' T_g, T_g = R_g^-1 W (R_g the Cholesky factor of I + W diag(0, L_g) W, eigenvalues >= 1): the
+            cones' own ill-conditioning (W^-2 spans 1/mu to mu near the solution) never meets a factorization."""
+            C = np.eye(n)
+            Hinv = np.empty((K, d + 1, d + 1))
+            rows = (n if relu else 0) + 2 * (d + 1)
+            step = max(1, CHUNK_BYTES // (8 * rows * (d + 1)))
+            for g0 in range(0, K, step):
+                g1 = min(K, g0 + step)
+                c = g1 - g0
+                # H_g + delta I = F_g' F_g, F_g = [W_g^-1; sqrt(delta) I; diag(sqrt(wlp_g)) [0 X]]; R_g from a QR of F_g
+                F = np.zeros((c, rows, d + 1))
+                F[:, : d + 1] = Winv[g0:g1]
+                idx = np.arange(d + 1)
+                F[:, d + 1 + idx, idx] = np.sqrt(delta)
+                if relu:
+                    F[:, 2 * (d + 1) :, 1:] = np.sqrt(wlp[:, g0:g1]).T[:, :, None] * X[None, :, :]
+                R = np.linalg.qr(F, mode="r")
+                try:
+                    Rinv = np.linalg.inv(R)
+                except np.linalg.LinAlgError:
+                    raise NumericalError("ipm: a block of the Newton matrix is singular") from None
+                Hinv[g0:g1] = Rinv @ Rinv.transpose(0, 2, 1)
+                # columns of D_g X Rinv_g[1:, :]: (H_g^-1)_zz = Rinv_g[1:, :] Rinv_g[1:, :]'
+                XT = X @ Rinv[:, 1:, :].transpose(1, 0, 2).reshape(d, c * (d + 1))
+                XT *= np.repeat(M[:, np.arange(g0, g1) % Pn], d + 1, axis=1)
+                C += XT @ XT.T
+            try:
+                Cf = scipy.linalg.cho_factor(C, lower=True, overwrite_a=True, check_finite=False)
+            except np.linalg.LinAlgError:
+                raise NumericalError("ipm: the Schur complement is not positive definite") from None
+            state.update(Hinv=Hinv, Cf=Cf)
+
+        def solve_reduced(bz: np.ndarray, bt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """(H + delta I + E'E)^-1 b through the Woodbury identity (the factored, regularized matrix)."""
+            Hinv = state["Hinv"]
+            b = np.concatenate([bt[:, None], bz.T], axis=1)
+            yv = np.einsum("kij,kj->ki", Hinv, b)
+            p = scipy.linalg.cho_solve(state["Cf"], E(yv[:, 1:].T), check_finite=False)
+            corr = np.zeros_like(b)
+            corr[:, 1:] = Et(p).T
+            yv -= np.einsum("kij,kj->ki", Hinv, corr)
+            return yv[:, 1:].T, yv[:, 0]
+
+        # ---- initial point (CVXOPT's): x0 minimizes 1/2 x'Qx + c'x + 1/2 ||G x - h||^2, then s0 = h - G x0 and
+        # lam0 = G x0 - h, each shifted into the interior of its cones
+        factor(np.ones((n, K)) if relu else None, np.broadcast_to(np.eye(d + 1), (K, d + 1, d + 1)).copy())
+        Z, t = solve_reduced(Et(y), -beta * np.ones(K))
+        XZ = X @ Z
+        s_soc = np.concatenate([t[:, None], Z.T], axis=1)
+        lam_soc = -s_soc
+        s_lp = S * XZ if relu else None
+        lam_lp = -s_lp if relu else None
+
+        def shift_soc(u: np.ndarray) -> np.ndarray:
+            a = float(np.max(-_soc_min_eig(u)))
+            return u if a < 0 else u + np.r_[1.0 + a, np.zeros(d)]
+
+        def shift_lp(u: np.ndarray) -> np.ndarray:
+            a = float(-u.min())
+            return u if a < 0 else u + (1.0 + a)
+
+        s_soc, lam_soc = shift_soc(s_soc), shift_soc(lam_soc)
+        if relu:
+            s_lp, lam_lp = shift_lp(s_lp), shift_lp(lam_lp)
+        degree = K + (n * K if relu else 0)
+        dual_scale = max(1.0, float(np.abs(Et(y)).max()), beta)
+
+        def centrality(s_soc: np.ndarray, lam_soc: np.ndarray, s_lp: np.ndarray | None, lam_lp: np.ndarray | None):
+            """(mu, smallest eigenvalue of the scaled products v o v over mu): 1 on the central path."""
+            gap = float(np.einsum("kj,kj->", s_soc, lam_soc)) + (float(np.vdot(s_lp, lam_lp)) if relu else 0.0)
+            mu = gap / degree
+            v = _NT(s_soc.copy(), lam_soc).v
+            low = float(np.min(_soc_min_eig(v))) ** 2
+            if relu:
+                low = min(low, float(np.min(s_lp * lam_lp)))
+            return mu, low / mu if mu > 0 else 0.0
+
+        cur = SimpleNamespace()  # the current iterate's scaling and residuals, read by direction and max_step
+
+        def direction(q_soc: np.ndarray, q_lp: np.ndarray | None) -> tuple[np.ndarray, ...]:
+            """The Newton step for the scaled complementarity target q (W dlam + W^-1 ds = q):
+            dZ, dt from the reduced system, then ds = -r_p - G dx (exact) and dlam = W^-1 q - W^-2 ds (exact),
+            refined against the residual of the stationarity equation Q dx + G' dlam = -r_d."""
+            wq = cur.nt.apply(q_soc, inverse=True)  # W^-1 q
+            bz = -cur.rdz - cur.nt.inv2(cur.rp_soc)[:, 1:].T + wq[:, 1:].T
+            bt = -cur.rdt - cur.nt.inv2(cur.rp_soc)[:, 0] + wq[:, 0]
+            if relu:
+                bz += X.T @ (S * (q_lp / cur.w_lp - cur.d_lp * cur.rp_lp))
+            dZ, dt = solve_reduced(bz, bt)
+            best_res, kept = np.inf, None
+            for k in range(refine + 1):
+                ds_soc = np.concatenate([dt[:, None], dZ.T], axis=1) - cur.rp_soc
+                dl_soc = wq - cur.nt.inv2(ds_soc)
+                ez = -cur.rdz - Et(E(dZ)) + dl_soc[:, 1:].T
+                et = -cur.rdt + dl_soc[:, 0]
+                ds_lp = dl_lp = None
+                if relu:
+                    ds_lp = S * (X @ dZ) - cur.rp_lp
+                    dl_lp = q_lp / cur.w_lp - cur.d_lp * ds_lp
+                    ez += X.T @ (S * dl_lp)
+                res = max(float(np.abs(ez).max()), float(np.abs(et).max()))
+                prev = best_res
+                if res < best_res:
+                    kept, best_res = (dZ.copy(), dt.copy(), ds_soc, dl_soc, ds_lp, dl_lp), res
+                if k == refine or res > 0.5 * prev or res <= 1e-14 * dual_scale:
+                    break  # refinement stopped helping (or is done)
+                cz, ct = solve_reduced(ez, et)
+                dZ += cz
+                dt += ct
+            if verbose:
+                print(f"   stationarity residual {best_res:.1e} after {k} refinements", file=sys.stderr)
+            return kept
+
+        def max_step(
+            ds_soc: np.ndarray, dl_soc: np.ndarray, ds_lp: np.ndarray | None, dl_lp: np.ndarray | None
+        ) -> float:
+            """Largest step keeping the current iterate's s and lam in their cones."""
+            a = min(_soc_step(cur.s_soc, ds_soc), _soc_step(cur.lam_soc, dl_soc))
+            if relu:
+                a = min(a, _lp_step(cur.s_lp, ds_lp), _lp_step(cur.lam_lp, dl_lp))
+            return a
+
+        status, it, cert, obj, viol = "max_iter", 0, np.inf, np.inf, 0.0
+        best: tuple[float, int, np.ndarray, float, float, float] | None = None  # (score, it, Z, obj, cert, viol)
+        small_steps = 0
+        for it in range(1, max_iter + 1):
+            # ---- the iterate's objective, violation and certified gap (relubench's stopping rule)
+            if relu:
+                obj, cert, viol = dual_gap_relu(problem, Z, XZ, lam_lp)
+            else:
+                (obj, cert), viol = dual_gap_gated(problem, Z, XZ), 0.0
+            if not (np.isfinite(obj) and np.isfinite(cert)):
+                raise NumericalError(f"ipm: non-finite objective or gap at iteration {it}")
+            stop = tracer.record(obj, viol, cert)
+            # ---- residuals: r_d = Q x + c + G' lam, r_p = G x + s - h
+            rdz = Et(E(Z) - y) - lam_soc[:, 1:].T
+            if relu:
+                rdz -= X.T @ (S * lam_lp)
+            rdt = beta - lam_soc[:, 0]
+            rp_soc = s_soc - np.concatenate([t[:, None], Z.T], axis=1)
+            rp_lp = s_lp - S * XZ if relu else None
+            mu, cent = centrality(s_soc, lam_soc, s_lp, lam_lp)
+            # the interior point's own test (as Clarabel's): complementarity gap and residuals relative to the data
+            res_d = max(float(np.abs(rdz).max()), float(np.abs(rdt).max())) / dual_scale
+            res_p = max(float(np.abs(rp_soc).max()), float(np.abs(rp_lp).max()) if relu else 0.0) / yscale
+            ipm_gap = mu * degree / max(abs(obj), GAP_FLOOR)
+            rel = cert / max(abs(obj), GAP_FLOOR)
+            score = max(min(rel, max(ipm_gap, res_d, res_p)), viol / yscale)  # the tolerance this point meets
+            if best is None or score < best[0]:
+                best = (score, it, Z, obj, cert, viol)
+            if score <= tol or stop:
+                status = "optimal"
+                break
+            if time_limit is not None and tracer.elapsed() >= time_limit:
+                status = "time_limit"
+                break
+            if small_steps >= STALL_STEPS or score > STALL_FACTOR * best[0]:
+                # the directions have lost their accuracy (the Newton systems' conditioning grows like 1/mu)
+                status = "numerical_error"
+                break
+            # ---- scaling and factorization
+            nt = _NT(s_soc.copy(), lam_soc)
+            if relu:
+                w_lp = np.sqrt(s_lp / lam_lp)
+                v_lp = np.sqrt(s_lp * lam_lp)
+                d_lp = lam_lp / s_lp  # W^-2 of the linear rows
+            factor(d_lp if relu else None, nt.matrix(inverse=True))
+            cur.__dict__.update(nt=nt, rdz=rdz, rdt=rdt, rp_soc=rp_soc, rp_lp=rp_lp, s_soc=s_soc, lam_soc=lam_soc)
+            cur.__dict__.update(s_lp=s_lp, lam_lp=lam_lp, w_lp=w_lp if relu else None, d_lp=d_lp if relu else None)
+            if time_limit is not None and tracer.elapsed() >= time_limit:
+                status = "time_limit"
+                break
+
+            # predictor (affine scaling): q = -v
+            aff = direction(-nt.v, -v_lp if relu else None)
+            a_aff = min(1.0, max_step(*aff[2:]))
+            sigma = (1.0 - a_aff) ** 3
+            # corrector: q = v \ (sigma mu e - (W^-1 ds_a) o (W dlam_a)) - v
+            target = -_soc_jordan(nt.apply(aff[2], inverse=True), nt.apply(aff[3]))
+            target[:, 0] += sigma * mu
+            q_soc = _soc_divide(nt.v, target) - nt.v
+            q_lp = (sigma * mu - aff[4] * aff[5]) / v_lp - v_lp if relu else None
+            dZ, dt, ds_soc, dl_soc, ds_lp, dl_lp = direction(q_soc, q_lp)
+            a = min(1.0, STEP_FRACTION * max_step(ds_soc, dl_soc, ds_lp, dl_lp))
+            # back off until the new point keeps its distance from the cones' boundaries (a wide neighbourhood of
+            # the central path: smallest eigenvalue of v o v >= CENTRALITY mu, or half the current one)
+            need = min(CENTRALITY, 0.5 * cent)
+            for _ in range(BACKTRACKS):
+                trial = (s_soc + a * ds_soc, lam_soc + a * dl_soc)
+                trial += (s_lp + a * ds_lp, lam_lp + a * dl_lp) if relu else (None, None)
+                if centrality(*trial)[1] >= need:
+                    break
+                a *= 0.8
+            small_steps = small_steps + 1 if a < SMALL_STEP else 0
+            Z = Z + a * dZ
+            t = t + a * dt
+            s_soc, lam_soc, s_lp, lam_lp = trial
+            XZ = X @ Z
+            if verbose:
+                print(
+                    f"ipm {it:3d} obj {obj:.10g} cert {cert / max(abs(obj), GAP_FLOOR):.2e} viol {viol:.1e} "
+                    f"ipm gap {ipm_gap:.1e} res {res_d:.1e} {res_p:.1e} mu {mu:.2e} cent {cent:.1e} "
+                    f"sigma {sigma:.2e} step {a:.3f} ({tracer.elapsed():.2f} s)",
+                    file=sys.stderr,
+                )
+        solve_s = tracer.elapsed()
+        _, best_it, Z, obj, cert, viol = best
+        if status != "optimal" and best_it != it:
+            tracer.record(obj, viol, cert)  # the returned point is the best iterate
+        message = f"iterate {best_it} of {it}: certified gap {cert:.3g}, violation {viol:.3g}"
+        if status == "numerical_error":
+            message += " (stalled: the Newton directions lost their accuracy)"
+        weights = {"V": Z[:, :Pn].copy(), "W": Z[:, Pn:].copy()} if relu else {"U": Z.copy()}
+        return Result(
+            self.name,
+            formulation,
+            status,
+            iterations=it,
+            solve_s=solve_s,
+            message=message,
+            weights=weights,
+            trace=tracer.points,
+            certified_gap=cert,
+        )
