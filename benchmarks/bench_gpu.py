@@ -1,8 +1,9 @@
 """asv tier ``gpu``: seconds to a certified gap on CUDA (and the numpy path beside it), and peak GPU memory.
 
 Only when RELUBENCH_ASV_TIER=gpu (the other tiers see no benchmark here). Grid: every backend that runs on CUDA
-(fista: gated, al: relu) x n in {10^4, 10^5, 10^6}, d = 100, P in {500, 1000} x device {cuda, cpu}. The CPU
-(numpy) path runs the sizes up to n = 10^5 only at P = 500 (larger ones take far longer than the GPU's limit).
+(fista: gated, al and admm: relu; admm, whose Woodbury matrices are n x n, only up to its max_rows = 2 x 10^4)
+x n in {10^4, 10^5, 10^6}, d = 100, P in {500, 1000} x device {cuda, cpu}. The CPU (numpy) path runs the sizes
+up to n = 10^5 only at P = 500 (larger ones take far longer than the GPU's limit).
 Each benchmark solves to a certified relative gap of 1e-4 (gated) or 1e-3 with violation <= 1e-3 max|y| (relu),
 within a 600 s limit, and reports:
 
@@ -68,6 +69,9 @@ if TIER == "gpu":
                 raise NotImplementedError(cuda_status()[1])
             if device == "cpu" and size not in CPU_SIZES:
                 raise NotImplementedError("the numpy path runs only the sizes of CPU_SIZES")
+            n, _, P = (int(v) for v in size.split("x"))
+            if not solver_class(solver).capabilities.offered_at(n, P):  # admm: n x n matrices up to its max_rows
+                raise NotImplementedError(f"{solver} is not offered at {size} (its declared max_rows / max_size)")
             make_problem(size)
 
         def track_seconds_to_certified(self, solver: str, size: str, device: str) -> float:

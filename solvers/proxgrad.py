@@ -341,21 +341,13 @@ class AugmentedLagrangian(Solver):
 
     def _fused_kernels(self, problem: Problem, where: Placement) -> object | None:
         """The fused kernels when they apply (see the class docstring), compiled now (setup); else None."""
-        wanted = self.options.get("fused")
-        if wanted is False:
-            return None
-        why = None
+        why_not = None
         if not (where.library == "numpy" and where.precision == "double"):
-            why = "they run on numpy in double precision"
+            why_not = "they run on numpy in double precision"
         elif problem.outputs != 1:
-            why = "they handle one output"
-        elif not fused_kernels.available():
-            why = "numba is not installed (pip install 'relubench[fast]')"
-        if why is not None:
-            if wanted:
-                raise InputError(f"al: option fused=True cannot be honoured: {why}")
-            return None
-        if wanted is None and problem.n * 2 * problem.P < fused_kernels.MIN_ENTRIES:
+            why_not = "they handle one output"
+        entries = problem.n * 2 * problem.P
+        if not fused_kernels.wanted("al", self.options.get("fused"), why_not, entries, fused_kernels.MIN_ENTRIES):
             return None
         return fused_kernels.kernels()
 

@@ -1,4 +1,4 @@
-"""One implementation, two devices: the generic (array API) path of fista and al against the numpy path.
+"""One implementation, two devices: the generic (array API) path of fista, al and admm against the numpy path.
 
 CI has no GPU and no torch: the code that runs on CUDA runs here on array-api-strict (the standard's reference
 library, which refuses every numpy-only call), and must agree with numpy to 1e-8 in double precision. Where torch
@@ -23,7 +23,7 @@ from relubench.running.device import cuda_status, placement
 from relubench.running.solver import get_solver, solver_class
 
 LIBRARIES = ["array-api-strict"] + (["torch"] if importlib.util.find_spec("torch") else [])
-DEVICE_BACKENDS = ("fista", "al", "sgd", "adam")
+DEVICE_BACKENDS = ("fista", "al", "admm", "sgd", "adam")
 
 
 def _problem(loss: str = "squared", outputs: int = 1, n: int = 60, seed: int = 0) -> Problem:
@@ -97,6 +97,39 @@ def test_adversarial_training_stays_on_numpy() -> None:
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
+@pytest.mark.parametrize("form", ["relu", "gated"])
+@pytest.mark.parametrize("precision", ["double", "mixed"])
+def test_admm_generic_path_agrees_with_numpy(library: str, form: str, precision: str) -> None:
+    # a whole run (rho changes; "mixed": the float32 slack state and its promotion to float64): same iterations,
+    # same weights; mixed differs in float32 sums' order only (about 1e-10 here)
+    p = _problem(seed=1)
+    ref = get_solver("admm", precision=precision).solve(p, form, tol=1e-7)
+    res = get_solver("admm", precision=precision, array_library=library).solve(p, form, tol=1e-7)
+    assert ref.status == res.status == "optimal"
+    assert res.iterations == ref.iterations
+    assert form == "gated" or "factorizations=1 " not in ref.message  # relu: rho changed on the way
+    for key, value in ref.weights.items():
+        np.testing.assert_allclose(res.weights[key], value, rtol=0, atol=1e-8)
+    assert abs(res.certified_gap - ref.certified_gap) <= 1e-8 * abs(ref.objective)
+    assert res.max_violation == pytest.approx(ref.max_violation, rel=1e-6, abs=1e-10)
+
+
+def test_admm_placement_limits() -> None:
+    with pytest.raises(InputError, match="fused=True cannot be honoured: the kernel runs on numpy"):
+        get_solver("admm", fused=True, array_library="array-api-strict").solve(_problem(), "relu", tol=1e-3)
+    assert solver_class("admm").capabilities.offered_at(20_000, 10**6)
+    assert not solver_class("admm").capabilities.offered_at(20_001, 10)
+
+
+def test_admm_refuses_n_by_n_matrices_that_do_not_fit(monkeypatch) -> None:  # noqa: ANN001
+    import relubench.resources as resources
+
+    monkeypatch.setattr(resources, "available_memory", lambda: 100_000)
+    with pytest.raises(InputError, match=r"admm's n x n Woodbury matrices at n = 60 needs about .* GiB; this machine"):
+        get_solver("admm").solve(_problem(), "gated", tol=1e-3)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
 def test_generic_kernels_match_numpy(library: str) -> None:
     p = _problem("logistic", 1)
     where = placement("cpu", library)
@@ -144,6 +177,7 @@ def test_cuda_without_a_gpu_is_unavailable_not_a_failure(monkeypatch) -> None:  
         ("fista", {"array_library": "cupy"}, "array_library 'cupy' does not run on cpu"),
         ("al", {"device": "cuda", "array_library": "numpy"}, "array_library 'numpy' does not run on cuda"),
         ("fista", {"precision": "half"}, "precision must be one of double, single"),
+        ("admm", {"precision": "single"}, "precision must be one of mixed, double"),
         ("clarabel", {"device": "cuda"}, "has no option 'device'"),
     ],
 )
@@ -167,6 +201,9 @@ def test_cli_device_flags() -> None:
     assert out.returncode == 0, out.stderr
     row = json.loads(out.stdout.splitlines()[0])
     assert row["device"] == "cpu" and row["status"] in ("optimal", "max_iter") and row["objective"] > 0
+    bad = _cli(*base, "--solver", "admm", "--precision", "single")  # admm's own precisions: mixed, double
+    assert bad.returncode == 2 and bad.stdout == "", bad.stderr
+    assert bad.stderr.strip() == "relubench: error: precision must be one of mixed, double, got 'single'"
     bad = _cli(*base, "--solver", "clarabel", "--device", "cuda")
     assert bad.returncode == 2 and bad.stderr.strip().startswith("relubench: error: solver 'clarabel' runs on the cpu")
     if not cuda_status()[0]:  # no GPU here: the run is reported and skipped, the command succeeds
@@ -217,6 +254,21 @@ def test_sweep_config_device_cuda_runs_only_device_backends(tmp_path, monkeypatc
     config = load_config(cfg)
     assert {(c.solver, c.formulation) for c in config.cases} == {("fista", "gated"), ("al", "relu")}
     assert all(dict(c.options) == {"device": "cuda", "precision": "double"} for c in config.cases)
+    # admm: its own default precision (mixed) unless the config names one; not offered beyond its max_rows
+    both = tmp_path / "a.toml"
+    both.write_text(
+        'name = "a"\nsolvers = ["admm", "fista"]\ndevice = "cuda"\nformulations = ["relu"]\n'
+        '[[datasets]]\nname = "gaussian"\nsizes = [[60, 4, 8], [30000, 4, 8]]\n'
+    )
+    cases = load_config(both).cases
+    assert {(c.solver, c.n) for c in cases} == {("admm", 60)}
+    assert dict(cases[0].options) == {"device": "cuda", "precision": "mixed"}
+    single = tmp_path / "s.toml"
+    single.write_text(
+        'name = "s"\nsolvers = ["admm", "al"]\ndevice = "cuda"\nprecision = "single"\nformulations = ["relu"]\n'
+        '[[datasets]]\nname = "gaussian"\nsizes = [[60, 4, 8]]\n'
+    )
+    assert {c.solver for c in load_config(single).cases} == {"al"}  # admm has no single precision
     monkeypatch.setattr(solver_module, "cuda_status", lambda: (False, "no CUDA device"))
     out = tmp_path / "g.parquet"
     counts = run_sweep(config, out, progress=False, runner=in_process)

@@ -100,9 +100,10 @@ def test_woodbury_single_precision_only_while_c_is_well_conditioned():
     assert np.allclose(K @ wood.c_solve(q.astype(np.float32)), q, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("fused", [False, True])
 @pytest.mark.parametrize("alpha", [1.0, 1.6])
 @pytest.mark.parametrize("precision,rtol", [("double", 1e-9), ("mixed", 1e-5)])
-def test_admm_iterates_match_a_dense_textbook_admm(alpha, precision, rtol):
+def test_admm_iterates_match_a_dense_textbook_admm(alpha, precision, rtol, fused):
     # k iterations of the solver (signed slack coordinates, cached X^T products) against scaled ADMM written
     # out densely: u = H^{-1}(F^T y + rho (z - lam) + rho gamma G^T (s - nu)), z = prox, s = max(.., 0);
     # "mixed" keeps the slack state and the Woodbury products in single precision (rounding ~1e-7 per step)
@@ -127,7 +128,7 @@ def test_admm_iterates_match_a_dense_textbook_admm(alpha, precision, rtol):
         s_new = np.maximum(gh + nu, 0.0)
         nu = nu + gh - s_new
         s = s_new
-    opts = dict(rho=rho, gamma=gamma, relaxation=alpha, adapt=False, max_iter=k, precision=precision)
+    opts = dict(rho=rho, gamma=gamma, relaxation=alpha, adapt=False, max_iter=k, precision=precision, fused=fused)
     res = get_solver("admm", **opts).solve(problem, "relu", tol=1e-14)
     Z = np.hstack([res.weights["V"], res.weights["W"]])
     z_ref = z.reshape(2 * Pn, d).T
@@ -152,6 +153,26 @@ def test_admm_leaves_single_precision_when_its_residuals_stall(monkeypatch):
     assert abs(res.objective - ref) <= 1e-6 * abs(ref)
     monkeypatch.setattr(admm, "STALL_ITERS", 10**9)  # and without the guard it does stall
     assert get_solver("admm", max_iter=12000).solve(problem, "relu", tol=1e-8).status == "max_iter"
+
+
+def test_admm_fused_slack_kernel_takes_the_same_steps():
+    # the numba slack pass does the numpy passes' arithmetic in the same order: over a whole run (rho changes,
+    # the promotion from single to double precision, checks) the iterates agree to the last bits
+    problem = small_problem(n=60, d=5, P=30, beta=0.05, seed=11)
+    runs = [get_solver("admm", fused=f, max_iter=3000).solve(problem, "relu", tol=1e-7) for f in (False, True)]
+    assert runs[0].iterations == runs[1].iterations and "factorizations=1 " not in runs[0].message
+    for key in ("V", "W"):
+        assert np.allclose(runs[0].weights[key], runs[1].weights[key], rtol=1e-12, atol=1e-14)
+    assert runs[0].objective == pytest.approx(runs[1].objective, rel=1e-13)
+
+
+def test_admm_fused_true_without_numba_is_refused(monkeypatch):
+    from relubench.solvers import fused_kernels
+
+    monkeypatch.setattr(fused_kernels, "available", lambda: False)
+    with pytest.raises(InputError, match="fused=True cannot be honoured: numba is not installed"):
+        get_solver("admm", fused=True).solve(small_problem(), "relu", tol=1e-3)
+    assert get_solver("admm").solve(small_problem(), "relu", tol=1e-3).status == "optimal"  # the default falls back
 
 
 def test_admm_rejects_an_unknown_precision():

@@ -9,8 +9,9 @@ Config (TOML)::
     seeds = [0, 1]
     time_limit = 60                                 # seconds per case (wall clock, enforced by the parent)
     memory_limit_mb = 4096                          # address-space cap of each case's process (not for cuda)
-    device = "cpu"                                  # or "cuda": only backends that run there (fista, al)
-    precision = "double"                            # or "single" (float32 iterations; gaps certified in float64)
+    device = "cpu"                                  # or "cuda": only backends that run there (fista, al, admm, ..)
+    precision = "double"                            # or "single" (float32; gaps certified in float64). Absent:
+                                                    # each backend's own (admm: "mixed"; it has no "single")
     grace_s = 30                                    # extra seconds before a case's process is killed
     [[datasets]]
     name = "gaussian"                               # any built-in dataset
@@ -98,12 +99,25 @@ def load_config(path: str | Path) -> SweepConfig:
     grace = float(cfg.get("grace_s", GRACE_S))
     device, precision = cfg.get("device", "cpu"), cfg.get("precision", "double")
     placed = device != "cpu" or precision != "double"
-    placement_options = {"device": device, "precision": precision}
     if placed:  # only backends with device options; each case carries them (the default placement hashes as before)
-        classes = [c for c in classes if len(c.capabilities.devices) > 1 and device in c.capabilities.devices]
+        classes = [
+            c
+            for c in classes
+            if len(c.capabilities.devices) > 1
+            and device in c.capabilities.devices
+            and precision in c.capabilities.precisions
+        ]
         if not classes:
-            raise InputError(f"{p}: device {device!r}: none of the solvers runs there (see `relubench solvers`)")
-    solver_opts = {c.name: options.get(c.name, {}) | (placement_options if placed else {}) for c in classes}
+            raise InputError(
+                f"{p}: device {device!r}, precision {precision!r}: none of the solvers runs there "
+                "(see `relubench solvers`)"
+            )
+
+    def placement_options(cls: type) -> dict[str, str]:
+        """device, and precision as the config names it or else the backend's own default (admm: mixed)."""
+        return {"device": device, "precision": precision if "precision" in cfg else cls.capabilities.precisions[0]}
+
+    solver_opts = {c.name: options.get(c.name, {}) | (placement_options(c) if placed else {}) for c in classes}
     cases = []
     for k, ds in enumerate(datasets):
         dname = ds["name"]
@@ -126,6 +140,8 @@ def load_config(path: str | Path) -> SweepConfig:
             beta = float(ds["beta"]) if "beta" in ds else float(ds.get("beta_per_n", 1e-3)) * max(n, 1)
             for seed in seeds:
                 for cls in classes:
+                    if cls.capabilities.max_rows is not None and n > cls.capabilities.max_rows:
+                        continue  # n x n matrices (admm) beyond the rows it declares
                     for form in forms:
                         if cls.capabilities.why_not(ProblemClass(form, loss, outputs)) is not None:
                             continue

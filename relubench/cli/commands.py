@@ -28,7 +28,7 @@ from relubench.problem.formulations import get_formulation
 from relubench.problem.instance import Problem, perturbable_columns, with_bias_column
 from relubench.problem.spec import ProblemClass
 from relubench.running.attacks import accuracy, one_step_sizes, robust_accuracy
-from relubench.running.device import cuda_status
+from relubench.running.device import check_placement, cuda_status
 from relubench.running.metrics import network_metrics
 from relubench.running.path import PathPoint, path_betas, solve_path
 from relubench.running.reference import cached_reference, gap_floor, reference_optimum, relative_gap
@@ -105,8 +105,10 @@ def _usable(classes: list[Any], wanted: ProblemClass, every: bool) -> list[Any]:
 def _device_options(cls: type[Solver], args: argparse.Namespace) -> dict[str, Any]:
     """The solver options of --device and --precision for ``cls`` (ReluBenchError where it cannot honour them)."""
     if len(cls.capabilities.devices) > 1:
-        return {"device": args.device, "precision": args.precision}
-    if args.device != "cpu" or args.precision != "double":
+        opts = {"device": args.device} | ({} if args.precision is None else {"precision": args.precision})
+        check_placement(opts, cls.capabilities.devices, cls.capabilities.precisions)  # before any data is read
+        return opts
+    if args.device != "cpu" or args.precision not in (None, "double"):
         raise ReluBenchError(
             f"solver {cls.name!r} runs on the cpu in double precision only (--device/--precision apply to: "
             f"{', '.join(n for n in solver_names() if len(solver_class(n).capabilities.devices) > 1)})"
@@ -114,11 +116,18 @@ def _device_options(cls: type[Solver], args: argparse.Namespace) -> dict[str, An
     return {}
 
 
+def _runs_there(cls: type[Solver], args: argparse.Namespace) -> bool:
+    """Whether ``cls`` runs on --device at --precision (admm has no single precision of its own)."""
+    caps = cls.capabilities
+    return args.device in caps.devices and (args.precision is None or args.precision in caps.precisions)
+
+
 def cmd_solve(args: argparse.Namespace) -> int:
     if args.solver is None:
         default_for = ProblemClass(args.formulation, args.loss)
-        if args.device != "cpu" or args.precision != "double":  # the first backend that runs there
-            cands = [c for c in solvers_for(default_for) if args.device in c.capabilities.devices]
+        if args.device != "cpu" or args.precision not in (None, "double"):  # the first backend that runs there
+            cands = [c for c in solvers_for(default_for) if _runs_there(c, args)]
+            cands.sort(key=lambda c: c.capabilities.max_rows is not None)  # one that scales first (not admm)
             names = [c.name for c in cands if len(c.capabilities.devices) > 1][:1]
         else:
             names = [c.name for c in reference_solvers(default_for) if c.available()[0]][:1]
@@ -128,8 +137,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
             )
     elif args.solver == "all":
         names = solver_names()
-        if args.device != "cpu" or args.precision != "double":
-            names = [n for n in names if args.device in solver_class(n).capabilities.devices]
+        if args.device != "cpu" or args.precision not in (None, "double"):
+            names = [n for n in names if _runs_there(solver_class(n), args)]
             names = [n for n in names if len(solver_class(n).capabilities.devices) > 1]
     else:
         names = [s.strip() for s in args.solver.split(",") if s.strip()]

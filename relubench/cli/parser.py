@@ -249,9 +249,9 @@ def _device_arguments(s: argparse.ArgumentParser) -> None:
     s.add_argument(
         "--precision",
         choices=PRECISIONS,
-        default="double",
         help="floating point of backends with a device option: double (float64) or single (float32; certified "
-        "gaps below about 1e-5 are then out of reach). Default double",
+        "gaps below about 1e-5 are then out of reach). Default: the backend's own (double; admm: mixed, its "
+        "n x 2P slack state in float32 until its residuals reach 1e-5; admm takes double, not single)",
     )
 
 

@@ -28,6 +28,7 @@ import numpy as np
 from relubench.errors import InputError
 from relubench.problem.arrays import Array
 from relubench.problem.instance import ArrayView, Problem, view
+from relubench.resources import require_memory
 
 ARRAY_LIBRARIES = {"cpu": ("numpy", "torch", "array-api-strict"), "cuda": ("torch",)}
 PRECISIONS = ("double", "single")
@@ -48,8 +49,11 @@ def cuda_status() -> tuple[bool, str]:
         return False, f"no CUDA device ({type(exc).__name__}: {exc})"
 
 
-def check_placement(options: dict[str, Any], devices: tuple[str, ...]) -> tuple[str, str, str]:
-    """(device, array library, precision) from a backend's options, or InputError naming the bad one."""
+def check_placement(
+    options: dict[str, Any], devices: tuple[str, ...], precisions: tuple[str, ...] = PRECISIONS
+) -> tuple[str, str, str]:
+    """(device, array library, precision) from a backend's options, or InputError naming the bad one (``precisions``:
+    the values the backend's option precision takes; "double" is the default)."""
     device = options.get("device", "cpu")
     if device not in devices:
         raise InputError(f"device {device!r} is not one this backend runs on (it runs on: {', '.join(devices)})")
@@ -59,8 +63,8 @@ def check_placement(options: dict[str, Any], devices: tuple[str, ...]) -> tuple[
             f"array_library {library!r} does not run on {device} (choose: {', '.join(ARRAY_LIBRARIES[device])})"
         )
     precision = options.get("precision", "double")
-    if precision not in PRECISIONS:
-        raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision not in precisions:
+        raise InputError(f"precision must be one of {', '.join(precisions)}, got {precision!r}")
     return device, library, precision
 
 
@@ -121,6 +125,16 @@ class Placement:
     def reset_peak_memory(self) -> None:
         if self.device == "cuda":
             self._lib.cuda.reset_peak_memory_stats()
+
+    def require_memory(self, nbytes: float, what: str) -> None:
+        """InputError naming the estimate when ``nbytes`` exceed the memory free where the arrays live (the GPU's
+        free memory on CUDA, the host's available memory otherwise)."""
+        if self.device != "cuda":
+            require_memory(nbytes, what)
+            return
+        free = int(self._lib.cuda.mem_get_info()[0])
+        if nbytes > free:
+            raise InputError(f"{what} needs about {nbytes / 2**30:.3g} GiB; the GPU has {free / 2**30:.3g} GiB free")
 
     def peak_memory_bytes(self) -> int | None:
         """Peak device memory allocated since the last reset (None on the CPU: asv's peakmem covers the host)."""

@@ -33,7 +33,14 @@ from relubench.errors import InputError, NumericalError
 from relubench.problem.formulations import evaluate, get_formulation
 from relubench.problem.instance import Problem, y_scale
 from relubench.problem.spec import ProblemClass
-from relubench.running.device import DEVICE_OPTIONS, Placement, check_placement, cuda_status, placement
+from relubench.running.device import (
+    DEVICE_OPTIONS,
+    PRECISIONS,
+    Placement,
+    check_placement,
+    cuda_status,
+    placement,
+)
 from relubench.running.result import Callback, Result
 
 FAMILIES = ("interior-point", "first-order", "baseline")
@@ -52,11 +59,13 @@ class Capabilities:
     ``options`` maps each solver option the backend accepts to its type (int, float, bool or str); an unknown
     option is an error. ``time_limit``: the backend honours the time limit it is given; one that cannot (ECOS)
     is run in a separate process killed at the limit plus ``ISOLATION_GRACE_S`` (its start not counted).
-    ``max_size``: the largest n * P (rows x patterns) it should be offered in benchmarks (None: no limit).
+    ``max_size``: the largest n * P (rows x patterns) it should be offered in benchmarks (None: no limit);
+    ``max_rows``: the largest n (a backend holding n x n matrices).
     ``benchmark``: offered in the asv grid (cross-check routes are not). ``reference_rank``: may compute
     reference optima at high accuracy; lower ranks are tried first (None: never). ``devices``: where it computes;
     a backend with more than ``cpu`` also takes the options of :data:`relubench.running.device.DEVICE_OPTIONS`
-    (device, array_library, precision), added here.
+    (device, array_library, precision), added here; ``precisions``: the values its option precision takes
+    (default double and single; ADMM's own: mixed and double).
     """
 
     formulations: tuple[str, ...]
@@ -66,6 +75,8 @@ class Capabilities:
     warm_start: bool = False
     certified_gap: bool = False
     max_size: int | None = None
+    max_rows: int | None = None
+    precisions: tuple[str, ...] = PRECISIONS
     benchmark: bool = True
     reference_rank: int | None = None
     time_limit: bool = True
@@ -92,7 +103,7 @@ class Capabilities:
 
     def offered_at(self, n: int, P: int) -> bool:
         """Whether benchmarks should offer this backend a problem of n rows and P patterns."""
-        return self.max_size is None or n * P <= self.max_size
+        return (self.max_size is None or n * P <= self.max_size) and (self.max_rows is None or n <= self.max_rows)
 
 
 @dataclass(eq=False)
@@ -137,7 +148,9 @@ class Solver:
 
     def placement(self) -> Placement:
         """Where this solve computes: the placement of the options device, array_library and precision."""
-        device, library, precision = check_placement(self.options, self.capabilities.devices)
+        device, library, precision = check_placement(
+            self.options, self.capabilities.devices, self.capabilities.precisions
+        )
         return placement(device, library, precision)
 
     @classmethod
@@ -387,7 +400,7 @@ def check_options(cls: type[Solver], options: Mapping[str, Any]) -> dict[str, An
             raise InputError(f"solver {cls.name!r} option {key!r} must be {kind.__name__}, got {value!r}")
         out[key] = kind(value)
     if len(cls.capabilities.devices) > 1:
-        check_placement(out, cls.capabilities.devices)
+        check_placement(out, cls.capabilities.devices, cls.capabilities.precisions)
     return out
 
 
