@@ -7,11 +7,15 @@ For each size (``gaussian`` data, seed 0, P sampled patterns, beta = 1e-3 n) and
 in double precision; torch on CUDA in double and single precision when a GPU is visible; ``--placements`` picks):
 
 * ``X@U ms``: one product X @ U (U of d x P, the placement's precision), median of 20, synchronized;
-* ``fista it ms`` / ``al it ms``: seconds per iteration of fixed-length runs (``--iterations``, no gap checks but
-  the last) after a 3-iteration warm-up (CUDA loads each kernel on first use), and their ratio to one X @ U;
-* ``gated s``: setup + solve seconds of fista to a certified relative gap of ``--gated-tol`` (1e-4);
+* ``fista it ms`` / ``al it ms`` / ``admm it ms``: seconds per iteration of fixed-length runs (``--iterations``,
+  no gap checks but the last; admm relu without rho changes) after a 3-iteration warm-up (CUDA loads each kernel
+  on first use), and their ratio to one X @ U (al and admm work on [V W], 2P columns). admm's own precision
+  option is "double" on the fp64 placements and "mixed" (float32 slack state) on cuda32; it runs only where its
+  n x n matrices are offered (n <= its max_rows, 20000);
+* ``gated s``: setup + solve seconds of fista to a certified relative gap of ``--gated-tol`` (1e-4) (to the first
+  trace point whose certified gap and violation are in bounds, whatever the solver's status);
   ``relu s``: of al to ``--relu-tol`` (1e-3) with violation <= tol max|y| (``--relu-violation`` sets another
-  bar) ("-" when not reached in the limit);
+  bar) ("-" when not reached in the limit); ``admm relu s``: of admm to the same relu target (``--solves admm``);
 * ``peak MiB``: the larger peak GPU memory of those two solves (CUDA only).
 
 No reference optimum is needed: gaps are the backends' certified duality gaps. Times include the host-device
@@ -32,7 +36,7 @@ import numpy as np
 from relubench.datasets import load_dataset
 from relubench.problem.instance import Problem, y_scale
 from relubench.running.device import cuda_status, placement
-from relubench.running.solver import get_solver
+from relubench.running.solver import get_solver, solver_class
 
 PLACEMENTS = {
     "cpu": ("cpu", "numpy", "double"),
@@ -59,12 +63,28 @@ def product_ms(problem: Problem, key: str) -> float:
     return 1e3 * statistics.median(times[2:])
 
 
-def per_iteration_ms(problem: Problem, name: str, form: str, key: str, iterations: int) -> float:
+def placement_options(name: str, key: str) -> dict[str, str]:
+    """The solver options of a placement (admm's precision option is its own: double, or mixed for fp32)."""
     device, library, precision = PLACEMENTS[key]
-    opts = {"device": device, "array_library": library, "precision": precision}
-    opts |= {"max_iter": iterations, "check_every": 10**9} if name == "fista" else {"max_outer": 1}
-    opts |= {"inner_iter": iterations, "check_every": 10**9} if name == "al" else {}
-    short = {"max_iter": 3} if name == "fista" else {"inner_iter": 3}
+    if name == "admm":
+        precision = "double" if precision == "double" else "mixed"
+    return {"device": device, "array_library": library, "precision": precision}
+
+
+def offered(problem: Problem, name: str) -> bool:
+    return solver_class(name).capabilities.offered_at(problem.n, problem.P)
+
+
+def per_iteration_ms(problem: Problem, name: str, form: str, key: str, iterations: int) -> float:
+    if not offered(problem, name):
+        return math.nan
+    opts = placement_options(name, key)
+    if name == "al":
+        opts |= {"max_outer": 1, "inner_iter": iterations, "check_every": 10**9}
+        short = {"inner_iter": 3}
+    else:
+        opts |= {"max_iter": iterations, "check_every": 10**9} | ({"adapt": False} if name == "admm" else {})
+        short = {"max_iter": 3}
     get_solver(name, **(opts | short)).solve(problem, form, tol=1e-12)  # warm-up
     res = get_solver(name, **opts).solve(problem, form, tol=1e-12)
     return 1e3 * res.solve_s / max(res.iterations, 1)
@@ -73,11 +93,18 @@ def per_iteration_ms(problem: Problem, name: str, form: str, key: str, iteration
 def to_certified(
     problem: Problem, name: str, form: str, key: str, tol: float, limit: float, **options: float
 ) -> tuple[float, int | None]:
-    device, library, precision = PLACEMENTS[key]
-    res = get_solver(name, device=device, array_library=library, precision=precision, **options).solve(
-        problem, form, tol=tol, time_limit=limit
-    )
-    seconds = res.setup_s + res.solve_s if res.status == "optimal" else math.inf
+    if not offered(problem, name):
+        return math.nan, None
+    res = get_solver(name, **placement_options(name, key), **options).solve(problem, form, tol=tol, time_limit=limit)
+    # the first trace point certified to tol with its violation in bounds (a status "optimal" alone is not enough:
+    # admm stops on its residuals, and its certified gap at that point can be looser than tol)
+    bar = float(options.get("violation_tol", tol)) * y_scale(problem.y)
+    times = [
+        p.seconds
+        for p in res.trace
+        if p.certified_gap is not None and p.certified_gap <= tol * abs(p.objective) and p.max_violation <= bar
+    ]
+    seconds = res.setup_s + times[0] if times else math.inf
     viol = res.max_violation / y_scale(problem.y)
     print(
         f"  {name} {form} {key}: {res.status} after {res.setup_s + res.solve_s:.2f} s, {res.message}, violation "
@@ -98,8 +125,10 @@ def main() -> int:
     ap.add_argument("--relu-violation", type=float, help="violation bar of the relu solve, times max|y| (default: tol)")
     ap.add_argument("--time-limit", type=float, default=300.0, help="seconds per solve to a certified gap")
     ap.add_argument("--no-solve", action="store_true", help="per-iteration columns only")
-    ap.add_argument("--iters", default="fista,al", help="which per-iteration runs to time (fista, al)")
-    ap.add_argument("--solves", default="gated,relu", help="which solves to a certified gap to run (gated, relu)")
+    ap.add_argument("--iters", default="fista,al,admm", help="which per-iteration runs to time (fista, al, admm)")
+    ap.add_argument(
+        "--solves", default="gated,relu", help="which solves to a certified gap to run (gated, relu; admm: admm relu)"
+    )
     ap.add_argument("--out", help="also write the table as markdown here")
     args = ap.parse_args()
     visible, gpu = cuda_status()
@@ -108,8 +137,11 @@ def main() -> int:
     if bad:
         print(f"bench_devices: error: cannot run {', '.join(bad)} here ({gpu})", file=sys.stderr)
         return 2
-    head = "| n, d, P | placement | X@U ms | fista it ms | ratio | al it ms | ratio | gated s | relu s | peak MiB |"
-    lines = [f"GPU: {gpu}", "", head, "|" + "---|" * 10]
+    head = (
+        "| n, d, P | placement | X@U ms | fista it ms | ratio | al it ms | ratio | gated s | relu s | peak MiB "
+        "| admm it ms | ratio | admm relu s | admm peak MiB |"
+    )
+    lines = [f"GPU: {gpu}", "", head, "|" + "---|" * 14]
     iters = set(args.iters.split(","))
     solves = set() if args.no_solve else set(args.solves.split(","))
     relu_options = {} if args.relu_violation is None else {"violation_tol": args.relu_violation}
@@ -122,6 +154,10 @@ def main() -> int:
             xu = product_ms(problem, key)
             fi = per_iteration_ms(problem, "fista", "gated", key, args.iterations) if "fista" in iters else math.nan
             al = per_iteration_ms(problem, "al", "relu", key, args.iterations) if "al" in iters else math.nan
+            ad = per_iteration_ms(problem, "admm", "relu", key, args.iterations) if "admm" in iters else math.nan
+            admm_s, p3 = math.nan, None
+            if "admm" in solves:
+                admm_s, p3 = to_certified(problem, "admm", "relu", key, args.relu_tol, args.time_limit, **relu_options)
             gated = relu = math.nan
             peak = None
             p1 = p2 = None
@@ -132,7 +168,8 @@ def main() -> int:
             peak = max((p for p in (p1, p2) if p is not None), default=None)
             row = (
                 f"| {n}, {d}, {P} | {key} | {fmt(xu, 3)} | {fmt(fi, 3)} | {fmt(fi / xu, 1)} | {fmt(al, 3)} | "
-                f"{fmt(al / xu, 1)} | {fmt(gated)} | {fmt(relu)} | {'-' if peak is None else f'{peak / 2**20:.0f}'} |"
+                f"{fmt(al / xu, 1)} | {fmt(gated)} | {fmt(relu)} | {'-' if peak is None else f'{peak / 2**20:.0f}'} | "
+                f"{fmt(ad, 3)} | {fmt(ad / xu, 1)} | {fmt(admm_s)} | {'-' if p3 is None else f'{p3 / 2**20:.0f}'} |"
             )
             lines.append(row)
             print(row, flush=True)

@@ -7,7 +7,8 @@
 #    cases of up to 300 s each, hours in all) and its report.
 # --quick: the tables of the README's "Devices" section only, about 12 minutes on an H100 (what fits a 30-minute
 # lease of a lent machine): gated and relu at (5000, 50, 500) on cuda, cuda fp32 and the host's CPU, gated and
-# relu at (10^5, 100, 1000), gated at (10^6, 100, 500) (al does not fit 80 GB there in fp64).
+# relu at (10^5, 100, 1000), gated at (10^6, 100, 500) (al does not fit 80 GB there in fp64); and admm's relu
+# on cuda at (5000, 50, 500) and (20000, 100, 1000) (a few minutes more; admm has not yet run on a GPU).
 # Without network access (the lent device machines): the relubench package is installed from ./wheels when that
 # folder exists. Build it here, with wheels of the Python version there (3.12 on the lent machines):
 #   pip wheel --no-deps -w wheels .
@@ -36,6 +37,8 @@ print('GPU:', what); raise SystemExit(0 if ok else 1)"
 B=scripts/bench_devices.py
 if [ "$QUICK" = 1 ]; then
     python3 $B --sizes 5000,50,500 --placements cuda,cuda32,cpu --time-limit 90 --out "$OUT/devices_5000.md"
+    python3 $B --sizes 5000,50,500 20000,100,1000 --placements cuda --iters admm --solves admm --time-limit 90 \
+        --out "$OUT/devices_admm.md"
     python3 $B --sizes 100000,100,1000 --placements cuda --time-limit 300 --out "$OUT/devices_1e5.md"
     python3 $B --sizes 100000,100,1000 --placements cuda32 --no-solve --out "$OUT/devices_1e5_fp32.md"
     python3 $B --sizes 1000000,100,500 --placements cuda --iters fista --solves gated --time-limit 100 \
@@ -44,7 +47,7 @@ if [ "$QUICK" = 1 ]; then
     exit 0
 fi
 python3 $B --sizes 5000,50,500 20000,100,1000 100000,100,1000 --placements cuda,cuda32 --time-limit 300 \
-    --out "$OUT/devices.md"
+    --solves gated,relu,admm --out "$OUT/devices.md"
 python3 $B --sizes 1000000,100,500 --placements cuda,cuda32 --iters fista --solves gated --time-limit 300 \
     --out "$OUT/devices_1e6.md"
 python3 $B --sizes 5000,50,500 --placements cpu --time-limit 300 --out "$OUT/devices_cpu.md"
