@@ -66,6 +66,7 @@ from relubench.problem.formulations import (
     dual_gap_relu,
     get_formulation,
     group_norm_sum,
+    group_soft_threshold,
 )
 from relubench.problem.instance import ArrayView, Problem, y_scale
 from relubench.running.device import Placement, check_placement, placement
@@ -116,9 +117,6 @@ class _Ops:
     def rowdot(self, A: Array, B: Array) -> Array:
         """sum_j A_ij B_ij (an n-vector)."""
         return np.einsum("ij,ij->i", A, B) if self.numpy else self.xp.sum(A * B, axis=1)
-
-    def colnorms(self, A: Array) -> Array:
-        return np.sqrt(np.einsum("ij,ij->j", A, A)) if self.numpy else self.xp.sqrt(self.xp.sum(A * A, axis=0))
 
     def sumsq(self, a: Array) -> float:
         if self.numpy:
@@ -365,10 +363,7 @@ class ADMM(Solver):
             # ---- z-update and scaled duals (over-relaxed with alpha: u_hat = alpha u + (1 - alpha) z)
             Z_old = Z
             Uh = U if alpha == 1.0 else alpha * U + (1.0 - alpha) * Z
-            A = Uh + Lam
-            # group soft-threshold (formulations.group_soft_threshold, inlined: plain numpy on d x 2P arrays)
-            A *= xp.clip(1.0 - (beta / rho) / xp.clip(ops.colnorms(A), min=1e-300), min=0.0)
-            Z = A
+            Z = group_soft_threshold(Uh + Lam, beta / rho)
             Lam += Uh - Z
             if relu:
                 W = ops.matmul_into(Xa, ops.astype(U, sdt), W)  # W = alpha Sig o G u (Xa = alpha X)
