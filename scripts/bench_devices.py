@@ -36,6 +36,7 @@ import numpy as np
 from relubench.datasets import load_dataset
 from relubench.problem.instance import Problem, y_scale
 from relubench.running.device import cuda_status, placement
+from relubench.running.metrics import time_to_certified
 from relubench.running.solver import get_solver, solver_class
 
 PLACEMENTS = {
@@ -98,13 +99,8 @@ def to_certified(
     res = get_solver(name, **placement_options(name, key), **options).solve(problem, form, tol=tol, time_limit=limit)
     # the first trace point certified to tol with its violation in bounds (a status "optimal" alone is not enough:
     # admm stops on its residuals, and its certified gap at that point can be looser than tol)
-    bar = float(options.get("violation_tol", tol)) * y_scale(problem.y)
-    times = [
-        p.seconds
-        for p in res.trace
-        if p.certified_gap is not None and p.certified_gap <= tol * abs(p.objective) and p.max_violation <= bar
-    ]
-    seconds = res.setup_s + times[0] if times else math.inf
+    t = time_to_certified(res, tol, y_scale(problem.y), violation_tol=options.get("violation_tol"))
+    seconds = res.setup_s + t if t is not None and math.isfinite(t) else math.inf
     viol = res.max_violation / y_scale(problem.y)
     print(
         f"  {name} {form} {key}: {res.status} after {res.setup_s + res.solve_s:.2f} s, {res.message}, violation "

@@ -495,6 +495,4 @@ class ADMM(Solver):
     @staticmethod
     def default_rho(problem: Problem) -> float:
         """A penalty of the scale of the data term: the mean squared column norm of the masked data."""
-        X, M = problem.X, problem.mask_float
-        colsq = (M.T @ (X * X)).sum(axis=1)  # ||D_i X||_F^2 per pattern
-        return float(max(colsq.mean() / problem.d, 1e-8))
+        return max(problem.masked_scale, 1e-8)

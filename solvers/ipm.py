@@ -198,7 +198,7 @@ class StructuredIPM(Solver):
         Msig = np.hstack([M, -M]) if relu else M  # sig_g m_g, n x K
         S = np.hstack([problem.signs, problem.signs]) if relu else None
         yscale = y_scale(y)
-        delta = proximal * float((M.T @ (X * X)).sum() / (Pn * d))
+        delta = proximal * problem.masked_scale
         callback = yield  # setup ends here (timed by Solver.setup)
 
         tracer = Tracer(callback)
@@ -212,11 +212,11 @@ class StructuredIPM(Solver):
         state: dict[str, object] = {}
 
         def factor(wlp: np.ndarray | None, Winv: np.ndarray) -> None:
-            """Factor the reduced Newton matrix for LP weights wlp = lam / s (n x K) and SOC scalings Wm (K blocks).
-
-            H_g = W^-2 + diag(0, L_g) with L_g = X' diag(wlp_g) X is inverted as H_g^-1 = W (I + W diag(0, L_g) W)^-1 W
-            = T_g' T_g, T_g = R_g^-1 W (R_g the Cholesky factor of I + W diag(0, L_g) W, eigenvalues >= 1): the
-            cones' own ill-conditioning (W^-2 spans 1/mu to mu near the solution) never meets a factorization."""
+            """Factor the reduced Newton matrix for LP weights wlp = lam / s (n x K) and the SOC scalings' inverses
+            Winv (K blocks): H_g + delta I, H_g = W_g^-2 + diag(0, X' diag(wlp_g) X), is F_g' F_g for the square root
+            F_g below, whose QR factor R_g gives (H_g + delta I)^-1 = R_g^-1 R_g^-T without squaring the cones'
+            conditioning (a Cholesky factorization of H_g broke down near gaps of 1e-5); then the Schur complement
+            C = I + sum_g (D_g X R_g^-1[1:])(..)' and its Cholesky factor."""
             C = np.eye(n)
             Hinv = np.empty((K, d + 1, d + 1))
             rows = (n if relu else 0) + 2 * (d + 1)

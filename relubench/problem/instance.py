@@ -232,6 +232,12 @@ class Problem:
         """2 D - 1 as float64 (n, P): the cone constraints read ``signs * (X @ V) >= 0``."""
         return 2.0 * self.mask_float - 1.0
 
+    @cached_property
+    def masked_scale(self) -> float:
+        """sum_i ||D_i X||_F^2 / (P d), the mean squared column norm of the masked data: the data term's scale
+        (ADMM's default penalty, the interior point's regularization)."""
+        return float((self.mask_float.T @ (self.X * self.X)).sum() / (self.P * self.d))
+
     @property
     def groups(self) -> int:
         """Groups per convex block: c P (pattern i of output k in column k P + i)."""

@@ -34,15 +34,18 @@ def time_to_tolerance(result: Result, reference: float, tol: float, y_scale: flo
     return float("inf")
 
 
-def time_to_certified(result: Result, tol: float, y_scale: float, floor: float = 0.0) -> float | None:
+def time_to_certified(
+    result: Result, tol: float, y_scale: float, floor: float = 0.0, violation_tol: float | None = None
+) -> float | None:
     """Seconds to the first trace point whose *certified* gap (primal - dual, no reference optimum needed) is
-    <= tol max(|objective|, floor) with violation <= tol y_scale; inf if none; None when the backend certifies no
-    point (what a sweep reports where no interior point can compute f*)."""
+    <= tol max(|objective|, floor) with violation <= violation_tol y_scale (violation_tol: tol unless given); inf if
+    none; None when the backend certifies no point (what a sweep reports where no interior point can compute f*)."""
     certified = [p for p in result.trace if p.certified_gap is not None]
     if not certified:
         return None
+    bar = (tol if violation_tol is None else violation_tol) * y_scale
     for p in certified:
-        if p.certified_gap <= tol * max(abs(p.objective), floor) and p.max_violation <= tol * y_scale:
+        if p.certified_gap <= tol * max(abs(p.objective), floor) and p.max_violation <= bar:
             return p.seconds
     return float("inf")
 
