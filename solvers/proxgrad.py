@@ -14,7 +14,9 @@ c = min(1, beta / max_i ||X^T D_i r||) is dual feasible and the dual value is -t
 For the relu problem the multipliers lam_i >= 0 of (2 D_i - I) X v_i >= 0 enter the dual constraint
 ||X^T (D_i theta - (2 D_i - I) lam_i)|| <= beta (and ||X^T (D_i theta + (2 D_i - I) lam'_i)|| <= beta for w_i),
 scaled jointly; the dual value is the same expression. P(z) - D(theta) bounds the suboptimality of a
-feasible z. A solve stops when that gap is <= tol |P(z)| and the constraint violation <= tol max|y|.
+feasible z; a relu z feasible only to tol max|y| may undershoot D (its objective below f*), and the certified gap
+is |P(z) - D(theta)| (a lower bound on its error then, never a 0). A solve stops when that gap is <= tol |P(z)|
+and the constraint violation <= tol max|y|.
 
 Devices: written once against the array API standard (:mod:`relubench.problem.arrays`); the options
 ``device``, ``array_library`` and ``precision`` (:mod:`relubench.running.device`) put the arrays on numpy (CPU,

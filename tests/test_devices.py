@@ -316,6 +316,26 @@ def test_rows_and_report_carry_certified_gaps(tmp_path, monkeypatch) -> None:  #
     assert "id='heldout'" in page and "id='certified'" in page
 
 
+def test_success_without_a_reference_needs_a_certified_gap() -> None:
+    import pandas as pd
+
+    from relubench.present.report import success_mask
+
+    nan = float("nan")
+    df = pd.DataFrame(
+        {
+            "status": ["optimal", "optimal", "optimal", "optimal", "time_limit", "optimal"],
+            "tol": [1e-3] * 6,
+            # reference gap / certified gap: the reference decides where it exists; without one, a backend's own
+            # stopping test (al: objective settled) is not accuracy, its certificate is; neither: the status
+            "relative_gap": [-1e-4, nan, nan, nan, nan, 2e-3],
+            "relative_certified_gap": [0.5, 0.25, 5e-4, nan, 1e-5, 1e-4],
+        }
+    )
+    assert success_mask(df).tolist() == [True, False, True, True, False, False]
+    assert success_mask(df.drop(columns="relative_certified_gap")).tolist() == [True, True, True, True, False, False]
+
+
 @pytest.mark.skipif(not cuda_status()[0], reason="no CUDA device here (CI): the generic path is checked on the CPU")
 @pytest.mark.parametrize(("backend", "form"), [("fista", "gated"), ("al", "relu")])
 def test_cuda_path_agrees_with_numpy_in_double_precision(backend: str, form: str) -> None:

@@ -242,3 +242,21 @@ def test_al_violation_tol_asks_for_a_more_feasible_point():
     assert strict.max_violation < loose.max_violation  # not met by accident: the default stops less feasible
     with pytest.raises(InputError, match="violation_tol' must be > 0"):
         get_solver("al", violation_tol=0.0).solve(problem, "relu", tol=1e-2)
+
+
+def test_relu_certified_gap_of_an_undershooting_point_is_not_zero():
+    # al's early outer steps are infeasible and their objective lies below the dual bound D (and so below f*):
+    # the certified gap is |P - D| there (a conic solver's measure), not a floor of 0 that would call them exact
+    from relubench.datasets import load_dataset
+
+    ds = load_dataset("gaussian", n=100, d=5, seed=0)
+    problem = Problem.create(ds.X_train, ds.y_train, 0.1, patterns=20, seed=0)
+    ref = reference_optimum(problem, "relu").value
+    res = get_solver("al", max_outer=3, violation_tol=10.0).solve(problem, "relu", tol=1e-9, time_limit=60)
+    points = [p for p in res.trace if p.certified_gap is not None]
+    assert len(points) == 3
+    for p in points:
+        assert p.objective < ref - 1e-3  # undershoot (infeasible iterates)
+        assert p.certified_gap > 1e-3
+        # the dual value is P + gap here and still a lower bound on f*
+        assert p.objective + p.certified_gap <= ref + 1e-9 * abs(ref)
