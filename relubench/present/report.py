@@ -48,13 +48,19 @@ def success_mask(df: pd.DataFrame) -> pd.Series:
     tol max|y|) and a relative gap <= tol, the reference's where there is one, else the certified one (a backend's
     stopping test alone, e.g. al's objective settling, is not accuracy; see the module docstring)."""
     ok = df["status"] == "optimal"
-    gap = numeric_column(df, "relative_gap").abs().fillna(numeric_column(df, "relative_certified_gap"))
+    gap = accuracy_gap(df)
     return ok & (gap.isna() | (gap <= df["tol"] * (1 + 1e-9)))
 
 
 def numeric_column(df: pd.DataFrame, name: str) -> pd.Series:
     """The column as numbers; NaN where missing (a table whose cases all failed has no solve times at all)."""
     return pd.to_numeric(df[name], errors="coerce") if name in df else pd.Series(np.nan, index=df.index)
+
+
+def accuracy_gap(df: pd.DataFrame) -> pd.Series:
+    """|relative gap| to the reference; where there is none (sizes no interior point reaches), the backend's
+    relative certified gap; NaN where neither exists."""
+    return numeric_column(df, "relative_gap").abs().fillna(numeric_column(df, "relative_certified_gap"))
 
 
 def charged_time(df: pd.DataFrame) -> pd.Series:
@@ -215,8 +221,7 @@ def heldout_section(df: pd.DataFrame, max_panels: int = 6) -> list[str]:
         loss=df["loss"].fillna("squared") if "loss" in df else "squared",
         outputs=numeric_column(df, "outputs").fillna(1).astype(int),
         seconds=numeric_column(df, "setup_s").fillna(0) + numeric_column(df, "solve_s").fillna(0),
-        # no reference (sizes no interior point reaches): the backend's certified gap stands in, said in the axis
-        gap=numeric_column(df, "relative_gap").abs().fillna(numeric_column(df, "relative_certified_gap")),
+        gap=accuracy_gap(df),  # certified where there is no reference, said in the axis
         metric=numeric_column(df, col),
     )
     df = df[df["metric"].notna()]
