@@ -102,13 +102,18 @@ def _usable(classes: list[Any], wanted: ProblemClass, every: bool) -> list[Any]:
     return classes
 
 
+def _placed(args: argparse.Namespace) -> bool:
+    """Whether --device/--precision ask for anything but the CPU default (numpy, double precision)."""
+    return args.device != "cpu" or args.precision not in (None, "double")
+
+
 def _device_options(cls: type[Solver], args: argparse.Namespace) -> dict[str, Any]:
     """The solver options of --device and --precision for ``cls`` (ReluBenchError where it cannot honour them)."""
     if len(cls.capabilities.devices) > 1:
         opts = {"device": args.device} | ({} if args.precision is None else {"precision": args.precision})
         check_placement(opts, cls.capabilities.devices, cls.capabilities.precisions)  # before any data is read
         return opts
-    if args.device != "cpu" or args.precision not in (None, "double"):
+    if _placed(args):
         raise ReluBenchError(
             f"solver {cls.name!r} runs on the cpu in double precision only (--device/--precision apply to: "
             f"{', '.join(n for n in solver_names() if len(solver_class(n).capabilities.devices) > 1)})"
@@ -125,7 +130,7 @@ def _runs_there(cls: type[Solver], args: argparse.Namespace) -> bool:
 def cmd_solve(args: argparse.Namespace) -> int:
     if args.solver is None:
         default_for = ProblemClass(args.formulation, args.loss)
-        if args.device != "cpu" or args.precision not in (None, "double"):  # the first backend that runs there
+        if _placed(args):  # the first backend that runs there
             cands = [c for c in solvers_for(default_for) if _runs_there(c, args)]
             cands.sort(key=lambda c: c.capabilities.max_rows is not None)  # one that scales first (not admm)
             names = [c.name for c in cands if len(c.capabilities.devices) > 1][:1]
@@ -137,7 +142,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
             )
     elif args.solver == "all":
         names = solver_names()
-        if args.device != "cpu" or args.precision not in (None, "double"):
+        if _placed(args):
             names = [n for n in names if _runs_there(solver_class(n), args)]
             names = [n for n in names if len(solver_class(n).capabilities.devices) > 1]
     else:
