@@ -8,11 +8,22 @@ multi-class sets), the regression set's targets are standardized.
 from relubench.datasets import files, gaussian, large_sets, network_files, sklearn_sets  # noqa: F401  (loaders register)
 from relubench.datasets.base import (
     Dataset,
+    DatasetInfo,
     check_dataset_options,
     dataset_doc,
+    dataset_info,
     dataset_names,
     load_dataset,
     register_dataset,
 )
 
-__all__ = ["Dataset", "check_dataset_options", "dataset_doc", "dataset_names", "load_dataset", "register_dataset"]
+__all__ = [
+    "Dataset",
+    "DatasetInfo",
+    "check_dataset_options",
+    "dataset_doc",
+    "dataset_info",
+    "dataset_names",
+    "load_dataset",
+    "register_dataset",
+]

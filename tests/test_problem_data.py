@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from relubench.datasets import load_dataset
+from relubench.datasets import dataset_info, dataset_names, load_dataset
 from relubench.errors import InputError
 from relubench.problem import Problem, beta_from_scnn_lambda, scnn_lambda_from_beta
 from relubench.running.reference import reference_optimum
@@ -85,3 +85,20 @@ def test_gaussian_teacher_and_random_labels():
     assert t.X_train.shape == (50, 7) and t.task == "regression"
     assert set(np.unique(r.y_train)) <= {-1.0, 1.0} and r.task == "classification"
     assert not np.array_equal(load_dataset("gaussian", n=50, d=7, seed=2).X_train, t.X_train)
+
+
+@pytest.mark.parametrize("name", [n for n in dataset_names() if dataset_info(n).rows is not None])
+def test_declared_dataset_facts_match_the_loaded_arrays(name):
+    """`relubench datasets` lists declared facts; the data as loaded must bear every one of them out."""
+    info = dataset_info(name)
+    ds = load_dataset(name, multiclass=info.classes is not None and info.classes > 2) if info.classes else None
+    ds = ds or load_dataset(name)
+    assert ds.task == info.task
+    assert ds.X_train.shape[0] + ds.X_test.shape[0] == info.rows
+    assert ds.X_train.shape[1] == info.features
+    if info.classes is None:
+        assert ds.y_train.ndim == 1 and not np.isin(ds.y_train, (-1.0, 1.0)).all()
+    elif info.classes == 2:
+        assert set(np.unique(ds.y_train)) == {-1.0, 1.0}
+    else:
+        assert ds.y_train.shape[1] == info.classes

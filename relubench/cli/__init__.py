@@ -7,6 +7,7 @@ Modules: ``parser`` (arguments), ``commands`` (one function per subcommand), ``o
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -49,6 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("relubench: interrupted\n")
         return 130
+    except BrokenPipeError:  # the reader went away (`relubench solvers | head`): stop quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import math
 import re
 import sys
@@ -17,7 +18,7 @@ from relubench.bench.schema import SAFE_NAME
 from relubench.bench.store import ResultStore
 from relubench.bench.sweep import run_sweep
 from relubench.cli.output import print_aligned, print_table, progress_printer, strict_json
-from relubench.datasets import Dataset, dataset_doc, dataset_names, load_dataset
+from relubench.datasets import Dataset, dataset_info, dataset_names, load_dataset
 from relubench.datasets.files import load_file, with_test_file
 from relubench.datasets.network_files import load_network, save_network
 from relubench.errors import ReluBenchError
@@ -320,33 +321,51 @@ def cmd_attack(args: argparse.Namespace) -> int:
 
 
 def cmd_solvers(args: argparse.Namespace) -> int:
-    rows = [["name", "family", "formulations", "losses", "outputs", "devices", "certified gap", "available", "reason"]]
+    rows = []
     for name in solver_names():
         cls = solver_class(name)
         caps = cls.capabilities
         ok, why = cls.available()
         rows.append(
-            [
-                name,
-                cls.family,
-                ",".join(caps.formulations),
-                ",".join(caps.losses),
-                "any" if caps.max_outputs is None else str(caps.max_outputs),
-                ",".join(caps.devices),
-                "yes" if caps.certified_gap else "no",
-                "yes" if ok else "no",
-                why,
-            ]
+            {
+                "name": name,
+                "family": cls.family,
+                "formulations": list(caps.formulations),
+                "losses": list(caps.losses),
+                "outputs": "any" if caps.max_outputs is None else caps.max_outputs,
+                "devices": list(caps.devices),
+                "certified_gap": bool(caps.certified_gap),
+                "available": bool(ok),
+                "reason": why,
+            }
         )
-    print_aligned(rows)
     visible, what = cuda_status()
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    cols = ["name", "family", "formulations", "losses", "outputs", "devices", "certified_gap", "available", "reason"]
+    print_aligned([[c.replace("_", " ") for c in cols]] + [[_cell(r[c]) for c in cols] for r in rows])
     print(f"\nGPU: {what}" if visible else f"\nGPU: none visible here ({what}): cuda runs report 'unavailable'")
     return 0
 
 
+def _cell(value: object) -> str:
+    """A table cell: lists comma-joined, booleans yes/no, None as '-'."""
+    if isinstance(value, list | tuple):
+        return ",".join(map(str, value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "-" if value is None else str(value)
+
+
 def cmd_datasets(args: argparse.Namespace) -> int:
-    for name in dataset_names():
-        print(f"{name:15s} {dataset_doc(name)}")
+    rows = [dataset_info(name).as_dict(name) for name in dataset_names()]
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    cols = ["name", "task", "rows", "features", "classes", "source", "licence"]
+    print_aligned([cols] + [[_cell(r[c]) for c in cols] for r in rows])
+    print("\nrows, features: '-' where --n/--d choose them; classes: '-' for regression (one output per target).")
     return 0
 
 

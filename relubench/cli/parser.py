@@ -109,8 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"relubench {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    sub.add_parser("solvers", help="list every backend with its availability")
-    sub.add_parser("datasets", help="list the built-in datasets")
+    so = sub.add_parser("solvers", help="list every backend with its capabilities and availability")
+    so.add_argument("--json", action="store_true", help="one JSON array of objects instead of the table")
+    ds = sub.add_parser("datasets", help="list the built-in datasets: task, size, classes, source, licence")
+    ds.add_argument("--json", action="store_true", help="one JSON array of objects instead of the table")
     sw = sub.add_parser(
         "sweep", help="run a sweep config: solver grid and seed experiments (cases isolated in processes; resumable)"
     )
