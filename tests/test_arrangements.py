@@ -34,6 +34,7 @@ def brute_force(X, draws=400_000, seed=1):
     return sample_patterns(X, 10**6, seed=seed, max_draws=draws)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["duplicates_and_zero_row", "parallel_rows_with_bias", "bias_d3"])
 def test_enumeration_matches_dense_sampling_on_degenerate_data(case):
     rng = np.random.default_rng(7)

@@ -4,9 +4,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_bench_first_order_table_and_per_iteration_line(tmp_path):
     out = tmp_path / "bench.md"
     cmd = [sys.executable, str(ROOT / "scripts" / "bench_first_order.py"), "--sizes", "60,4,10"]

@@ -126,6 +126,7 @@ def test_several_squared_outputs_decouple_into_single_output_problems() -> None:
     assert joint.objective == pytest.approx(sum(p.objective for p in parts), rel=1e-7)
 
 
+@pytest.mark.slow
 def test_logistic_relu_optimum_is_global_for_the_network() -> None:
     """With all patterns, no trained network (Adam, several starts) goes below the convex optimum."""
     X, y = _data(1)
@@ -187,6 +188,7 @@ def _cli(*args: str, cwd: str | None = None) -> subprocess.CompletedProcess[str]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=cwd)
 
 
+@pytest.mark.slow
 def test_cli_logistic_and_multi_output_json(tmp_path) -> None:  # noqa: ANN001
     X, Y = _data(3)
     rng = np.random.default_rng(5)
@@ -219,6 +221,7 @@ def test_cli_logistic_and_multi_output_json(tmp_path) -> None:  # noqa: ANN001
     assert row["test_rows"] == 10 and "test_mse" in row and "test_accuracy" in row
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -250,6 +253,7 @@ def test_cli_refuses_bad_breadth_input(tmp_path, args: tuple[str, ...], message:
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
+@pytest.mark.slow
 def test_path_warm_starts_reach_the_cold_optima_with_fewer_iterations() -> None:
     from relubench.running.path import path_betas, solve_path
 
@@ -289,6 +293,7 @@ def test_warm_start_is_checked() -> None:
     assert res.status == "optimal"
 
 
+@pytest.mark.slow
 def test_cli_path_json_and_figure(tmp_path) -> None:  # noqa: ANN001
     out = _cli(
         "path", "--dataset", "breast_cancer", "--loss", "logistic", "--betas", "1,10", "--patterns", "10",

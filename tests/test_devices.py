@@ -149,6 +149,7 @@ def test_generic_kernels_match_numpy(library: str) -> None:
     np.testing.assert_allclose(dual_gap_relu(data, Zd, XZd, lamd), dual_gap_relu(p, Z, XZ, lam))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ("fista", "al"))
 def test_single_precision_runs_in_float32_and_certifies_in_float64(backend: str) -> None:
     p = _problem()
@@ -195,6 +196,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "relubench", *args], capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_cli_device_flags() -> None:
     base = ("solve", "--dataset", "gaussian", "--n", "80", "--d", "4", "--patterns", "10", "--formulation", "gated")
     out = _cli(*base, "--solver", "fista", "--precision", "single", "--tol", "1e-3", "--json")
@@ -216,6 +218,7 @@ def test_cli_device_flags() -> None:
     assert listing.returncode == 0 and "GPU:" in listing.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("numba") is None, reason="numba not installed")
 @pytest.mark.parametrize("loss", ["squared", "logistic"])
 def test_al_fused_kernels_agree_with_the_array_api_path(loss: str) -> None:
@@ -281,6 +284,7 @@ def test_sweep_config_device_cuda_runs_only_device_backends(tmp_path, monkeypatc
         load_config(bad)
 
 
+@pytest.mark.slow
 def test_rows_and_report_carry_certified_gaps(tmp_path, monkeypatch) -> None:  # noqa: ANN001
     from relubench.bench.config import load_config
     from relubench.bench.store import ResultStore

@@ -95,6 +95,7 @@ def _in_process(case):  # noqa: ANN001, ANN202
     return {**execute(case), "wall_s": 0.0, "case_hash": case.case_hash, **case_columns(case)}
 
 
+@pytest.mark.slow
 def test_experiments_expand_run_and_draw_every_figure(tmp_path, monkeypatch):
     from relubench.cli import main
 

@@ -15,6 +15,7 @@ from relubench.running.solver import get_solver
 INSTANCES = [(40, 4, 15, 0.1, 0), (30, 3, 10, 0.5, 1), (60, 3, 12, 0.2, 2)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n,d,P,beta,seed", INSTANCES)
 @pytest.mark.parametrize(
     "solver,formulation,tol",
@@ -44,6 +45,7 @@ def test_plain_admm_reaches_the_same_optimum(n, d, P, beta, seed):
     assert res.max_violation <= 1e-6 * y_scale(problem.y)
 
 
+@pytest.mark.slow
 def test_fista_certified_gap_bounds_the_true_gap():
     problem = small_problem(n=80, d=5, P=25, beta=0.05, seed=3)
     ref = reference_optimum(problem, "gated").value

@@ -36,6 +36,7 @@ def local_restarts(problem, m, restarts, seed):
     return np.array(vals)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed,bias", [(0, False), (1, False), (2, True), (3, True)])
 def test_all_patterns_convex_optimum_is_global(seed, bias):
     rng = np.random.default_rng(seed)

@@ -500,9 +500,10 @@ def hostile_problems() -> dict[str, Problem]:
 
 
 PROBLEMS = hostile_problems()
+KINDS = [pytest.param(k, marks=pytest.mark.slow) if k == "slow" else k for k in sorted(PROBLEMS)]
 
 
-@pytest.mark.parametrize("kind", sorted(PROBLEMS))
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("solver,formulation", CASES)
 def test_every_backend_honours_its_deadline_on_hostile_input(solver, formulation, kind):
     opts = {"width": 3} if formulation == "nonconvex" else {}
@@ -518,6 +519,7 @@ def test_every_backend_honours_its_deadline_on_hostile_input(solver, formulation
         assert res.message
 
 
+@pytest.mark.slow
 def test_cli_time_limit_for_a_backend_without_one(tmp_path, monkeypatch, capsys):
     """ECOS has no time limit of its own: it runs in a process that is killed at the limit."""
     monkeypatch.chdir(tmp_path)
@@ -573,6 +575,7 @@ def run_sweeps_concurrently(configs: list[Path], out: Path) -> list[dict]:
     return [json.loads(o.strip().splitlines()[-1]) for o in outs]
 
 
+@pytest.mark.slow
 def test_two_sweeps_with_different_configs_lose_no_row(tmp_path):
     from relubench.bench.config import load_config
 
@@ -584,6 +587,7 @@ def test_two_sweeps_with_different_configs_lose_no_row(tmp_path):
     assert set(df["case_hash"]) == expected and len(df) == len(expected)
 
 
+@pytest.mark.slow
 def test_two_sweeps_of_one_config_split_the_cases(tmp_path):
     from relubench.bench.config import load_config
 
@@ -618,6 +622,7 @@ def test_damaged_table_is_an_error_and_recover_rebuilds_it(tmp_path, monkeypatch
     assert run_sweep(load_config(cfg), out, progress=False, runner=fast_runner) == {"skipped": len(good)}
 
 
+@pytest.mark.slow
 def test_isolated_backend_reports_its_own_failure(monkeypatch):
     """A backend without a time limit of its own that fails in its process reports the failure, not a time limit."""
     r = np.random.default_rng(0)

@@ -71,6 +71,7 @@ def test_robust_reduces_to_the_standard_program_at_eps_zero(loss):
     assert get_solver("cvxpy-clarabel").solve(pb2, "robust", tol=1e-9).objective >= std.objective - 1e-8
 
 
+@pytest.mark.slow
 def test_one_step_attack_on_random_networks_scales_like_norm_over_sqrt_d():
     """Bubeck et al. 2021: one gradient step of size about ||x|| / sqrt(d) flips a random network's sign.
     Stated factor: the median size over ||x|| / sqrt(d) lies in [1/4, 4] at every d, and moves by less than

@@ -38,9 +38,10 @@ def write_config(
     return path
 
 
+@pytest.mark.slow
 def test_misbehaving_cases_are_recorded_and_the_sweep_completes(tmp_path):
     cfg = load_config(
-        write_config(tmp_path / "c.toml", '["test-abort", "test-hang", "test-hog", "clarabel"]', time_limit=4, grace=8)
+        write_config(tmp_path / "c.toml", '["test-abort", "test-hang", "test-hog", "clarabel"]', time_limit=3, grace=4)
     )
     out = tmp_path / "r.parquet"
     counts = run_sweep(cfg, out, jobs=2, progress=False)
@@ -62,12 +63,13 @@ def test_misbehaving_cases_are_recorded_and_the_sweep_completes(tmp_path):
     assert again["skipped"] == 2 and len(pd.read_parquet(out)) == 5
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path):
     config = write_config(
         tmp_path / "c.toml",
         '["admm", "fista", "clarabel"]',
         sizes="[[60, 4, 10], [80, 4, 12]]",
-        presets='["low", "mid", "high"]',
+        presets='["low", "mid"]',
     )
     out = tmp_path / "r.parquet"
     total = len(load_config(config).cases)
@@ -95,6 +97,7 @@ def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path):
     assert (kept["wall_s"].to_numpy() == before["wall_s"].to_numpy()).all()  # finished rows were not rerun
 
 
+@pytest.mark.slow
 def test_sweep_on_a_dask_local_cluster(tmp_path):
     distributed = pytest.importorskip("distributed")
     cfg = load_config(write_config(tmp_path / "c.toml", '["admm", "test-abort"]'))
@@ -105,6 +108,7 @@ def test_sweep_on_a_dask_local_cluster(tmp_path):
     assert counts["optimal"] == 2 and counts["crashed"] == 1
 
 
+@pytest.mark.slow
 def test_report_tables_profiles_curves_and_escaping(tmp_path):
     from relubench.present.report import write_report
 

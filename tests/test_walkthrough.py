@@ -29,6 +29,7 @@ def run(env, *args, cwd=ROOT):
     return subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_walkthrough_backend_is_listed_and_agrees_with_clarabel(plugin_env):
     env, _ = plugin_env
     listed = run(env, sys.executable, "-m", "relubench", "solvers")
@@ -46,6 +47,7 @@ def test_walkthrough_backend_is_listed_and_agrees_with_clarabel(plugin_env):
     assert unknown.returncode == 2 and "does not solve the 'relu' formulation" in unknown.stderr
 
 
+@pytest.mark.slow
 def test_walkthrough_backend_runs_in_a_sweep_and_is_in_the_asv_grid(plugin_env):
     env, folder = plugin_env
     config = folder / "ista.toml"
