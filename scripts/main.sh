@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up .venv, benchmark recent commits and HEAD with asv, publish the HTML report to reports/asv and vendor its web
-# assets so that it renders offline. View it with `.venv/bin/asv preview`.
+# assets so that it renders offline, then write the site's index, reports/index.html (asv, every sweep report under
+# reports/, figures). View it with `python3 -m http.server -d reports`.
 #
 # 1. History: the commits of RELUBENCH_RANGE (default: the last RELUBENCH_HISTORY = 5 commits, HEAD included) on a
 #    fast tier (RELUBENCH_HISTORY_BENCH, default HistorySuite: every backend's solve time at 100 x 10, P = 20), in
@@ -48,4 +49,6 @@ echo "main.sh [${SECONDS} s]: every quick-tier suite on HEAD"
 echo "main.sh [${SECONDS} s]: publishing"
 "$PY" -m asv publish
 "$PY" -m relubench asv-offline reports/asv
-echo "report: reports/asv/index.html -- serve it with: $PY -m asv preview (or python3 -m http.server -d reports/asv)"
+"$PY" -m relubench publish reports
+echo "report: reports/asv/index.html; the site: reports/index.html (asv, sweep reports, figures)"
+echo "serve it with: python3 -m http.server -d reports (browsers refuse asv's data files from file://)"

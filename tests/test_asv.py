@@ -1,7 +1,7 @@
-"""The asv harness: `asv check` passes; in a throwaway clone, scripts/main.sh draws a history that renders
-offline (vendored assets; graphs drawn in headless Chromium), and `asv run` + `asv compare` (what `asv continuous`
-does) flag an injected 2x slowdown in ADMM and not a no-op commit. The clone, asv's environment and the commits'
-builds are made once for the module (one xdist group)."""
+"""The asv harness and the published site: `asv check` passes; in a throwaway clone, scripts/main.sh draws a
+history that renders offline (vendored assets; graphs drawn in headless Chromium), `asv run` + `asv compare` (what
+`asv continuous` does) flag an injected 2x slowdown in ADMM and not a no-op commit, and the site's index opens
+every page it links."""
 
 import os
 import shutil
@@ -44,30 +44,15 @@ def git(cwd, *args):
     )
 
 
-@pytest.mark.xdist_group("asv")
 def test_asv_check_passes():
     proc = subprocess.run([*ASV, "check", "--python=same"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "No problems found" in proc.stdout
 
 
-# made once per process: pytest-xdist may tear a module fixture down and set it up again between two tests of one
-# worker (when its queue runs dry), and these take a minute to make
-_MADE: dict = {}
-
-
-@pytest.fixture(scope="module")
-def throwaway_repo(tmp_path_factory):
+def make_throwaway_repo(root):
     """A clone of this repository with two extra commits: a no-op change, then a 2x ADMM slowdown."""
-    if "repo" not in _MADE:
-        _MADE["repo"] = _throwaway_repo(tmp_path_factory)
-    return _MADE["repo"]
-
-
-def _throwaway_repo(tmp_path_factory):
-    if not (ROOT / ".git").exists():
-        pytest.skip("not a git checkout")
-    repo = tmp_path_factory.mktemp("asvrepo") / "repo"
+    repo = root / "repo"
     subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(repo)], check=True)
     # uncommitted work in the checkout under test travels too, so the clone benchmarks this tree
     for rel in subprocess.run(
@@ -95,75 +80,90 @@ def asv(repo, *args, timeout=900, **env):
 
 
 CI_TIER = {"RELUBENCH_ASV_TIER": "ci", "RELUBENCH_ASV_SOLVERS": "admm"}
-
-
-@pytest.fixture(scope="module")
-def main_script_run(throwaway_repo):
-    """scripts/main.sh in the throwaway clone (history of its last 3 commits, ADMM alone): it builds asv's
-    environment and the three commits once, for the tests below to share."""
-    if "main" not in _MADE:
-        _MADE["main"] = _main_script_run(throwaway_repo)
-    return _MADE["main"]
-
-
-def _main_script_run(throwaway_repo):
-    env = dict(os.environ, **CI_TIER, RELUBENCH_VENV=sys.executable, RELUBENCH_HISTORY="3")
-    proc = subprocess.run(
-        ["bash", "scripts/main.sh", "--bench", "HistorySuite"],  # the clone's own copy
-        cwd=throwaway_repo,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
-    return proc
+TINY_SWEEP = """name = "tiny"
+solvers = ["admm", "clarabel"]
+formulations = ["relu", "gated"]
+presets = ["low"]
+time_limit = 60
+[[datasets]]
+name = "gaussian"
+sizes = [[40, 3, 8]]
+beta = 0.1
+"""
 
 
 def flagged(out):
     return [line for line in out.splitlines() if line.replace("|", " ").split()[:1] == ["+"]]
 
 
-@pytest.mark.xdist_group("asv")
-def test_asv_flags_injected_slowdown(throwaway_repo, main_script_run):
-    """What `asv continuous` does (run both commits, compare), on the three commits main.sh already built:
-    the no-op commit is not flagged, the 2x ADMM slowdown is, and nothing else is."""
-    assert main_script_run.returncode == 0, main_script_run.stdout[-3000:] + main_script_run.stderr[-3000:]
-    code, out = asv(throwaway_repo, "run", "-b", "SolveSuite.time_solve", "-a", "rounds=1", "HEAD~3..HEAD", **CI_TIER)
+def test_main_script_history_regressions_and_site(tmp_path):
+    """One throwaway clone, one asv environment and one build per commit for three checks (a single test, so that
+    the minute of building is paid once whatever the scheduling of the test processes):
+
+    1. scripts/main.sh benchmarks the clone's last 3 commits (history tier) and HEAD, publishes, vendors and
+       writes the site's index;
+    2. `asv run` + `asv compare` on those builds (what `asv continuous` does) pass the no-op commit and flag the
+       2x ADMM slowdown, and nothing else;
+    3. in headless Chromium: the HistorySuite graph draws a line through 3 commits; asv's own page stays blank
+       without a network; the site's index (with a sweep report beside the asv pages) opens every page it links
+       with no missing asset."""
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    repo = make_throwaway_repo(tmp_path)
+    env = dict(os.environ, **CI_TIER, RELUBENCH_VENV=sys.executable, RELUBENCH_HISTORY="3")
+    proc = subprocess.run(
+        ["bash", "scripts/main.sh", "--bench", "HistorySuite"],  # the clone's own copy
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "history" in proc.stdout and "the site: reports/index.html" in proc.stdout
+    assert 'href="asv/index.html"' in (repo / "reports" / "index.html").read_text().replace("'", '"')
+
+    code, out = asv(repo, "run", "-b", "SolveSuite.time_solve", "-a", "rounds=1", "HEAD~3..HEAD", **CI_TIER)
     assert code == 0, out
-    _, same = asv(throwaway_repo, "compare", "--factor", "1.5", "-s", "HEAD~2", "HEAD~1", **CI_TIER)
-    assert "time_solve('admm'" in same and not [
-        line for line in flagged(same) if "SolveSuite.time_solve" in line
-    ], same
-    _, slow = asv(throwaway_repo, "compare", "--factor", "1.5", "-s", "HEAD~1", "HEAD", **CI_TIER)
+    _, same = asv(repo, "compare", "--factor", "1.5", "-s", "HEAD~2", "HEAD~1", **CI_TIER)
+    assert "time_solve('admm'" in same and not [line for line in flagged(same) if "SolveSuite" in line], same
+    _, slow = asv(repo, "compare", "--factor", "1.5", "-s", "HEAD~1", "HEAD", **CI_TIER)
     solve_lines = [line for line in flagged(slow) if "SolveSuite.time_solve" in line]
     assert "got worse" in slow and len(solve_lines) == 1 and "time_solve('admm'" in solve_lines[0], slow
-    # every benchmark it flags is an ADMM one (the only backend of this run): nothing improved by chance
+    # every benchmark it flags is an ADMM one (the only backend of this run), and none got better by chance
     assert all("admm" in line for line in flagged(slow)) and "got better" not in slow, slow
 
-
-@pytest.mark.xdist_group("asv")
-def test_main_script_history_draws_commits_offline(throwaway_repo, main_script_run, tmp_path):
-    """scripts/main.sh benchmarks the last commits (the history tier) and HEAD, publishes and vendors: its
-    HistorySuite graph draws a line through 3 commits in headless Chromium; asv's own page does not render offline."""
     sys.path.insert(0, str(ROOT / "scripts"))
     from check_asv_offline import drawn_commits, find_chromium, render
+    from check_site import check_site
 
-    from relubench.present.asv_offline import make_offline
+    from relubench.present.asv_offline import drop_unmeasured, make_offline
 
-    proc = main_script_run
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "history" in proc.stdout and "report: reports/asv/index.html" in proc.stdout
     if find_chromium() is None:
         pytest.skip("Chromium is not installed (Debian: apt-get install chromium); .ci/run installs it")
-    html = throwaway_repo / "reports" / "asv"
+    html = repo / "reports" / "asv"
     history = "bench_solvers.HistorySuite.time_solve"
     drawn, dom = render(html, history, tmp_path / "graph.png")
     assert drawn, dom[-2000:]
     assert drawn_commits(dom) >= 3, dom[-2000:]
     assert (tmp_path / "graph.png").stat().st_size > 10_000
     # asv's own page needs CDNs: blank here, where only loopback is reachable; vendored, it draws again
-    subprocess.run([*ASV, "publish"], cwd=throwaway_repo, check=True, capture_output=True)
+    subprocess.run([*ASV, "publish"], cwd=repo, check=True, capture_output=True)
     assert not render(html, history)[0]
     make_offline(html)
+    # the run above was narrowed to two suites: the others are left out of asv's index (no graphs to ask for)
+    assert "bench_solvers.SetupSuite.time_setup" in drop_unmeasured(html)
     assert "https://" not in (html / "index.html").read_text().split("<body", 1)[0]
     assert render(html, history)[0]
+
+    # the site: a sweep report and a figure beside the asv pages, all linked from one index
+    (repo / "tiny.toml").write_text(TINY_SWEEP)
+    cli = [sys.executable, "-m", "relubench"]
+    subprocess.run([*cli, "sweep", "tiny.toml", "--no-progress"], cwd=repo, check=True, capture_output=True)
+    subprocess.run([*cli, "report", "results/tiny.parquet"], cwd=repo, check=True, capture_output=True)
+    (repo / "reports" / "figures").mkdir()
+    shutil.copy2(tmp_path / "graph.png", repo / "reports" / "figures" / "graph.png")
+    subprocess.run([*cli, "publish"], cwd=repo, check=True, capture_output=True)
+    pages, problems = check_site(repo / "reports")
+    assert not problems, problems
+    assert {"index.html", "asv/index.html", "tiny/index.html", "figures/graph.png"} <= set(pages), pages

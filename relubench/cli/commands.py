@@ -22,9 +22,10 @@ from relubench.datasets import Dataset, dataset_info, dataset_names, load_datase
 from relubench.datasets.files import load_file, with_test_file
 from relubench.datasets.network_files import load_network, save_network
 from relubench.errors import ReluBenchError
-from relubench.present.asv_offline import make_offline
+from relubench.present.asv_offline import drop_unmeasured, make_offline, unmeasured
 from relubench.present.figures import write_path_figure
 from relubench.present.report import write_report
+from relubench.present.site import site_contents, write_site_index
 from relubench.problem.formulations import get_formulation
 from relubench.problem.instance import Problem, perturbable_columns, with_bias_column
 from relubench.problem.spec import ProblemClass
@@ -417,7 +418,21 @@ def cmd_recover(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    page = write_site_index(args.dir)
+    found = site_contents(Path(args.dir))
+    print(
+        f"site: {page} links {len(found['asv'])} asv page, {len(found['reports'])} sweep report(s), "
+        f"{len(found['figures'])} figure(s)"
+    )
+    return 0
+
+
 def cmd_asv_offline(args: argparse.Namespace) -> int:
+    unmeasured(args.html_dir)  # an index.json that is not asv's is refused before anything is written
     changed = make_offline(args.html_dir)
     print(f"vendored assets into {args.html_dir}/vendor; rewrote {len(changed)} page(s)")
+    gone = drop_unmeasured(args.html_dir)
+    if gone:
+        print(f"left out {len(gone)} benchmark(s) without any result: {', '.join(gone)}")
     return 0

@@ -131,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("-o", "--output", help="output folder (default reports/NAME/)")
     rc = sub.add_parser("recover", help="rebuild a damaged results table from its journal and its readable rows")
     rc.add_argument("table", help="results table (.parquet) written by `relubench sweep`")
+    pub = sub.add_parser(
+        "publish", help="write DIR/index.html: one site linking the asv pages, the sweep reports and figures in DIR"
+    )
+    pub.add_argument("dir", nargs="?", default="reports", help="the reports folder (default reports)")
     off = sub.add_parser("asv-offline", help="make `asv publish` HTML render without network (vendored assets)")
     off.add_argument("html_dir", nargs="?", default="reports/asv", help="asv html_dir (default reports/asv)")
 

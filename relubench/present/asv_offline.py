@@ -9,12 +9,14 @@ Browsers block the JSON requests of a page opened as ``file://``: serve the fold
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import tempfile
 from pathlib import Path
 
+from relubench.atomic import write_whole
 from relubench.errors import InputError
 
 VENDOR = Path(__file__).parent / "asv_vendor"
@@ -98,3 +100,37 @@ def make_offline(html_dir: str | Path) -> list[Path]:
             fh.write(new)
         os.replace(tmp, page)
     return [page for page, _ in rewritten]
+
+
+def _read_index(html_dir: str | Path) -> dict | None:
+    """asv's index.json (None when there is none); InputError for one that is not asv's."""
+    path = Path(html_dir) / "index.json"
+    if not path.exists():
+        return None
+    try:
+        index = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        index = None
+    if not isinstance(index, dict) or not isinstance(index.get("benchmarks"), dict):
+        raise InputError(f"{path}: not an index written by `asv publish`")
+    return index
+
+
+def unmeasured(html_dir: str | Path) -> list[str]:
+    """Benchmarks asv's index.json lists that no commit has a result for (no summary graph was drawn)."""
+    index = _read_index(html_dir)
+    summary = Path(html_dir) / "graphs" / "summary"
+    return [] if index is None else sorted(n for n in index["benchmarks"] if not (summary / f"{n}.json").is_file())
+
+
+def drop_unmeasured(html_dir: str | Path) -> list[str]:
+    """Leave the :func:`unmeasured` benchmarks out of asv's index.json (a run narrowed with ``--bench``: asv lists
+    every benchmark it discovered, and its summary page then asks for graphs that were never drawn). Returns the
+    names left out; InputError for an index.json that is not asv's."""
+    gone = unmeasured(html_dir)
+    if gone:
+        index = _read_index(html_dir)
+        assert index is not None
+        index["benchmarks"] = {k: v for k, v in index["benchmarks"].items() if k not in gone}
+        write_whole(Path(html_dir) / "index.json", lambda f: json.dump(index, f), binary=False)
+    return gone
