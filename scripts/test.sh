@@ -28,5 +28,5 @@ workers="${RELUBENCH_TEST_WORKERS:-auto}"
 if [[ "$workers" == 1 ]]; then
     .venv/bin/python -m pytest -q ${args[@]+"${args[@]}"}
 else
-    .venv/bin/python -m pytest -q -n "$workers" --dist loadgroup ${args[@]+"${args[@]}"}
+    .venv/bin/python -m pytest -q -n "$workers" ${args[@]+"${args[@]}"}
 fi
