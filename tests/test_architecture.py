@@ -3,6 +3,8 @@ across modules, no relubench import hidden inside a function, and the README's L
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -146,3 +148,54 @@ def test_every_backend_module_declares_capabilities(module):
         bases = {b.id for b in cls.bases if isinstance(b, ast.Name)}
         local = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
         assert own or bases & local, f"{module}.{cls.name} declares no capabilities"
+
+
+def test_readme_is_short_and_its_links_resolve():
+    """The README is for a newcomer (under 250 lines); every relative link in it (and in docs/) names a file here,
+    and every anchor a heading of that file."""
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) < 250
+    bad = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if "://" in target:
+                continue
+            path, _, anchor = target.partition("#")
+            dest = (page.parent / path).resolve() if path else page
+            if not dest.exists():
+                bad.append(f"{page.name}: {target} (no such file)")
+            elif anchor and dest.suffix == ".md":
+                slugs = {
+                    re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
+                    for h in re.findall(r"^#+ (.+)$", dest.read_text(), flags=re.M)
+                }
+                if anchor not in slugs:
+                    bad.append(f"{page.name}: {target} (no such heading)")
+    assert not bad, "\n".join(bad)
+
+
+def test_results_page_is_what_the_stored_outputs_give():
+    """docs/results.md is generated (scripts/results_page.py) from docs/results/: never edited by hand."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "results_page.py"), "--check"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# what measures a solve (gaps, times to accuracy, held-out and attack metrics): computed in relubench/running/
+# alone, and put together into rows by running/measure.py; the CLI, the sweep worker and the report read rows
+MEASURING = {
+    ("relubench.running.metrics", name)
+    for name in ("time_to_tolerance", "time_to_certified", "network_metrics", "prediction_scores", "reached")
+} | {("relubench.running.attacks", name) for name in ("one_step_sizes", "robust_accuracy", "accuracy")}
+
+
+def test_only_running_computes_measurements():
+    bad = [
+        f"{m} imports {target}.{name}"
+        for m, path in MODULES.items()
+        if not m.startswith("relubench.running.")
+        for target, name, _ in imports(path, m)
+        if (target, name) in MEASURING or (name == "" and target in {t for t, _ in MEASURING})
+    ]
+    assert not bad, "measurements belong in relubench.running.measure:\n" + "\n".join(bad)

@@ -203,7 +203,7 @@ def test_cli_logistic_and_multi_output_json(tmp_path) -> None:  # noqa: ANN001
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert [r["solver"] for r in rows] == ["clarabel", "fista"]
     for r in rows:
-        assert r["status"] == "optimal" and r["problem"]["outputs"] == 3 and r["problem"]["loss"] == "logistic"
+        assert r["status"] == "optimal" and r["outputs"] == 3 and r["loss"] == "logistic"
         assert r["test_rows"] == 10 and 0 <= r["test_accuracy"] <= 1 and r["test_loss"] > 0
     assert rows[0]["objective"] == pytest.approx(rows[1]["objective"], rel=1e-5)
     # CSV with two target columns and a held-out file
@@ -217,7 +217,7 @@ def test_cli_logistic_and_multi_output_json(tmp_path) -> None:  # noqa: ANN001
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     row = json.loads(out.stdout)
-    assert row["solver"] == "clarabel" and row["problem"]["outputs"] == 2
+    assert row["solver"] == "clarabel" and row["outputs"] == 2
     assert row["test_rows"] == 10 and "test_mse" in row and "test_accuracy" in row
 
 

@@ -94,11 +94,11 @@ def test_npz_with_masks_and_csv(tmp_path, capsys):
     D = X @ rng.standard_normal((3, 8)) >= 0
     np.savez(tmp_path / "data.npz", X=X, y=y, D=D)
     code, out, _ = run_cli(capsys, "solve", "--data", str(tmp_path / "data.npz"), "--beta", "0.1", "--json")
-    assert code == 0 and json.loads(out)["problem"]["P"] == 8
+    assert code == 0 and json.loads(out)["P_actual"] == 8
     csv = tmp_path / "data.csv"
     csv.write_text("a,b,label\n" + "\n".join(f"{r[0]},{r[1]},{t}" for r, t in zip(X, y, strict=True)))
     code, out, _ = run_cli(capsys, "solve", "--data", str(csv), "--target", "label", "--patterns", "6", "--json")
-    assert code == 0 and json.loads(out)["problem"]["d"] == 2
+    assert code == 0 and json.loads(out)["d_actual"] == 2
 
 
 def write_npz(path, X, y):

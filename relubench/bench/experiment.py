@@ -21,8 +21,7 @@ import pandas as pd
 from relubench.bench.cases import Case
 from relubench.bench.schema import experiment_schema, validate
 from relubench.errors import InputError
-
-FAILED_STATUSES = ("crashed", "time_limit", "memory", "error", "numerical_error")
+from relubench.running.result import RUN_FAILED_STATUSES
 
 
 @dataclass(frozen=True)
@@ -91,7 +90,7 @@ def experiment_sections(df: pd.DataFrame) -> tuple[list[tuple[str, str, str, str
         if sub.empty:
             continue
         body, headline = exp.section(sub)
-        failed = sub[sub["status"].isin(FAILED_STATUSES)]
+        failed = sub[sub["status"].isin(RUN_FAILED_STATUSES)]
         note = ""
         if not failed.empty:
             what = ", ".join(f"{k}: {v}" for k, v in failed["status"].value_counts().sort_index().items())

@@ -35,8 +35,8 @@ import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
 from relubench.errors import InputError
+from relubench.running.result import FAILED_STATUSES
 
-FAILED = ("crashed", "time_limit", "memory", "error", "numerical_error", "max_iter", "infeasible", "inaccurate")
 REQUIRED = ("case_hash", "status")
 LOCK_TIMEOUT_S = 600.0
 
@@ -76,7 +76,7 @@ class ResultStore:
         if df.empty:
             return set()
         if rerun_failed:
-            df = df[~df["status"].isin(FAILED)]
+            df = df[~df["status"].isin(FAILED_STATUSES)]
         return set(df["case_hash"])
 
     # ---- writing
@@ -128,7 +128,7 @@ class ResultStore:
             claims = self._claims()
             other = claims.get(case_hash)
             if other is not None and "done" in other:
-                if not (rerun_failed and other["done"] in FAILED):
+                if not (rerun_failed and other["done"] in FAILED_STATUSES):
                     return False
             elif other is not None and _alive(other) and time.time() - other.get("time", 0) < other.get("lapse", 0):
                 return False

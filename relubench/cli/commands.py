@@ -11,8 +11,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from relubench.bench.config import load_config
 from relubench.bench.schema import SAFE_NAME
 from relubench.bench.store import ResultStore
@@ -27,13 +25,12 @@ from relubench.present.figures import write_path_figure
 from relubench.present.report import write_report
 from relubench.present.site import site_contents, write_site_index
 from relubench.problem.formulations import get_formulation
-from relubench.problem.instance import Problem, perturbable_columns, with_bias_column
+from relubench.problem.instance import Problem, with_bias_column
 from relubench.problem.spec import ProblemClass
-from relubench.running.attacks import accuracy, one_step_sizes, robust_accuracy
 from relubench.running.device import check_placement, cuda_status
-from relubench.running.metrics import network_metrics
+from relubench.running.measure import attack_report, measure
 from relubench.running.path import PathPoint, path_betas, solve_path
-from relubench.running.reference import cached_reference, gap_floor, reference_optimum, relative_gap
+from relubench.running.reference import cached_reference, gap_floor, reference_optimum
 from relubench.running.solver import Solver, get_solver, reference_solvers, solver_class, solver_names, solvers_for
 
 
@@ -171,31 +168,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
         res = get_solver(cls.name, **placed[cls.name]).solve(
             problem, args.formulation, tol=args.tol, time_limit=args.time_limit, callback=show
         )
-        if ref is not None and math.isfinite(res.objective):
-            res.reference = ref
-            res.relative_gap = relative_gap(res.objective, ref, gap_floor(problem.y))
-        row = {
-            "solver": res.solver,
-            "formulation": res.formulation,
-            **res.summary(),
-            "relative_gap": res.relative_gap,
-            "reference": res.reference,
-            "problem": {
-                "name": problem.name,
-                "n": problem.n,
-                "d": problem.d,
-                "P": problem.P,
-                "outputs": problem.outputs,
-                "loss": problem.loss,
-                "beta": problem.beta,
-                "bias": problem.bias,
-                "patterns": problem.pattern_spec,
-            },
-        }
+        row = measure(problem, ds, res, ref)
         if res.weights is not None:
-            form = get_formulation(res.formulation)
-            U, a = form.network(res.weights, problem.outputs)
-            row.update(network_metrics(problem, ds, form.predictor(problem, res.weights)))
+            U, a = get_formulation(res.formulation).network(res.weights, problem.outputs)
         rows.append(row)
         if args.save_network:
             if res.weights is None:
@@ -223,7 +198,6 @@ def cmd_path(args: argparse.Namespace) -> int:
     args.epsilon = 0.0
     problem, ds = _load_problem(args)
     _usable([cls], problem.problem_class(args.formulation), False)
-    form = get_formulation(args.formulation)
     print(
         f"path of {len(betas)} betas on {problem.describe()} with {cls.name}"
         f"{'' if cls.capabilities.warm_start and not args.no_warm_start else ' (cold starts)'} ...",
@@ -234,26 +208,13 @@ def cmd_path(args: argparse.Namespace) -> int:
 
     def report(point: PathPoint) -> None:
         res = point.result
-        row = {
-            "beta": point.beta,
-            "status": res.status,
-            "objective": res.objective,
-            "max_violation": res.max_violation,
-            "active_neurons": res.active_neurons,
-            "iterations": res.iterations,
-            "seconds": point.seconds,
-            "warm_start": point.warm,
-            "certified_gap": res.certified_gap,
-            "message": res.message,
-        }
-        if res.weights is not None:
-            pb = dataclasses.replace(problem, beta=point.beta)
-            row.update(network_metrics(pb, ds, form.predictor(pb, res.weights)))
+        pb = dataclasses.replace(problem, beta=point.beta)
+        row = {**measure(pb, ds, res, attacks=False), "seconds": point.seconds, "warm_start": point.warm}
         rows.append(row)
         if args.json:
             print(strict_json(row), flush=True)
         else:
-            key = next((k for k in ("test_accuracy", "test_loss") if k in row), None)
+            key = next((k for k in ("test_accuracy", "test_loss") if row.get(k) is not None), None)
             shown = "" if key is None else f"  held-out {key[5:]} {row[key]:.4g}"
             print(
                 f"beta {point.beta:<10.4g} {res.status:<11} objective {res.objective:<12.6g} neurons "
@@ -285,23 +246,8 @@ def cmd_attack(args: argparse.Namespace) -> int:
         X = with_bias_column(X)
     if X.shape[1] != U.shape[0]:
         raise ReluBenchError(f"{args.network}: the network takes d = {U.shape[0]} inputs, the data have {X.shape[1]}")
-    perturbable = perturbable_columns(X.shape[1], bias)
-    labels = y if np.isin(y, (-1.0, 1.0)).all() else None
-    sizes = one_step_sizes(X, U, a, labels, perturbable)
-    q = np.quantile(sizes, [0.1, 0.25, 0.5, 0.75, 0.9], method="inverted_cdf")  # inf stays inf
-    out: dict[str, Any] = {
-        "points": int(X.shape[0]),
-        "rows": "held-out" if ds.X_test.shape[0] else "training",
-        "one_step_quantiles": dict(zip(("q10", "q25", "median", "q75", "q90"), map(float, q), strict=True)),
-        "one_step_no_flip": int(np.isinf(sizes).sum()),
-        "already_wrong": int((sizes == 0).sum()),
-    }
-    if labels is not None:
-        out["clean_accuracy"] = accuracy(X, labels, U, a)
-        if args.epsilon > 0:
-            pgd = {"norm": args.norm, "steps": args.steps, "restarts": 3, "perturbable": perturbable}
-            out["pgd_robust_accuracy"] = robust_accuracy(X, labels, U, a, args.epsilon, **pgd)
-            out["pgd"] = {"epsilon": args.epsilon, "norm": args.norm, "steps": args.steps, "restarts": 3}
+    out: dict[str, Any] = {"points": int(X.shape[0]), "rows": "held-out" if ds.X_test.shape[0] else "training"}
+    out.update(attack_report(X, y, U, a, bias, args.epsilon, args.norm, args.steps))
     if args.json:
         print(strict_json(out))
         return 0

@@ -10,7 +10,7 @@ from typing import Any
 
 from relubench.problem.formulations import get_formulation
 from relubench.running.reference import relative_gap
-from relubench.running.result import TracePoint
+from relubench.running.result import Status, TracePoint
 
 
 def progress_printer(
@@ -73,8 +73,8 @@ def print_aligned(table: list[list[str]]) -> None:
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     cols = ["solver", "status", "objective", "relative_gap", "max_violation", "iterations", "setup_s", "solve_s"]
-    cols += [c for c in ("test_accuracy", "test_loss", "test_mse") if any(c in r for r in rows)]
+    cols += [c for c in ("test_accuracy", "test_loss", "test_mse") if any(r.get(c) is not None for r in rows)]
     print_aligned([cols] + [[fmt(r.get(c)) for c in cols] for r in rows])
     for r in rows:
-        if r["status"] not in ("optimal",):
+        if r["status"] != Status.OPTIMAL:
             print(f"{r['solver']}: {r['message']}")

@@ -24,6 +24,7 @@ from relubench.experiments.common import (
 )
 from relubench.present.html import caption, png, subplots, table_html
 from relubench.present.report import numeric_column
+from relubench.running.result import Status
 
 KIND = "relaxation_gap"
 
@@ -39,7 +40,7 @@ def expand(spec: dict[str, Any], defaults: Defaults, where: str) -> list[Case]:
 
 
 def section(df: pd.DataFrame) -> tuple[str, dict[str, Any]]:
-    ok = df[(df["status"] == "optimal") & numeric_column(df, "objective").notna()].copy()
+    ok = df[(df["status"] == Status.OPTIMAL) & numeric_column(df, "objective").notna()].copy()
     if ok.empty:
         return "<p>No solved cases.</p>", {}
     # where all patterns could not be enumerated (larger d), the best objective any P reached on the same data

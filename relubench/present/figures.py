@@ -15,11 +15,11 @@ def write_path_figure(rows: list[dict[str, Any]], path: str | Path, title: str) 
     """Held-out accuracy (else held-out loss per row, else the objective) and active neurons against beta."""
     metric, label = next(
         ((k, lab) for k, lab in (("test_accuracy", "held-out accuracy"), ("test_loss", "held-out loss per row"))
-         if any(k in r for r in rows)),
+         if any(r.get(k) is not None for r in rows)),
         ("objective", "objective"),
     )  # fmt: skip
     beta = np.array([r["beta"] for r in rows], dtype=float)
-    value = np.array([r.get(metric, np.nan) for r in rows], dtype=float)
+    value = np.array([np.nan if r.get(metric) is None else r[metric] for r in rows], dtype=float)
     neurons = np.array([r["active_neurons"] for r in rows], dtype=float)
     fig, (ax1, ax2) = subplots(1, 2, figsize=(10, 3.6))
     ax1.plot(beta, value, marker="o")

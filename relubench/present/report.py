@@ -30,6 +30,7 @@ from relubench.bench.experiment import experiment_sections
 from relubench.bench.store import ResultStore
 from relubench.errors import InputError
 from relubench.present.html import caption, png, subplots, table_html
+from relubench.running.result import Status, read_trace
 
 SHIFT_S = 10.0
 # columns every row of a sweep table has (run_isolated writes them for finished and failed cases alike)
@@ -47,7 +48,7 @@ def success_mask(df: pd.DataFrame) -> pd.Series:
     """Rows that reached their tolerance: status "optimal" (which the harness grants only to points feasible to
     tol max|y|) and a relative gap <= tol, the reference's where there is one, else the certified one (a backend's
     stopping test alone, e.g. al's objective settling, is not accuracy; see the module docstring)."""
-    ok = df["status"] == "optimal"
+    ok = df["status"] == Status.OPTIMAL
     gap = accuracy_gap(df)
     return ok & (gap.isna() | (gap <= df["tol"] * (1 + 1e-9)))
 
@@ -135,17 +136,14 @@ def convergence_curves(df: pd.DataFrame, max_panels: int = 6) -> list[str]:
         drawn = 0
         for _, row in g.sort_values(["solver", "tol"]).iterrows():
             ref = row.get("reference")
-            if ref is None or (isinstance(ref, float) and math.isnan(ref)) or not isinstance(row.get("trace"), str):
+            tr = read_trace(row.get("trace"))
+            if ref is None or (isinstance(ref, float) and math.isnan(ref)) or tr is None:
                 continue
-            tr = np.asarray(json.loads(row["trace"]), dtype=float)
-            if tr.size == 0:
-                continue
-            tr = tr.reshape(tr.shape[0], -1)  # 3 columns, or 4 with the certified gap
             floor = row.get("gap_floor")
             floor = float(floor) if isinstance(floor, int | float) and math.isfinite(floor) else 0.0
-            gap = np.abs(tr[:, 1] - ref) / max(abs(ref), floor, 1e-300)
+            gap = np.abs(tr["objective"] - ref) / max(abs(ref), floor, 1e-300)
             ax.plot(
-                np.maximum(tr[:, 0] + row["setup_s"], 1e-4),
+                np.maximum(tr["seconds"] + row["setup_s"], 1e-4),
                 np.maximum(gap, 1e-16),
                 marker=".",
                 ms=3,
@@ -168,19 +166,17 @@ def certified_section(df: pd.DataFrame, max_panels: int = 6) -> list[str]:
     for _, g in keyed.groupby("key", sort=True):
         fig, ax = None, None
         for _, row in g.sort_values(["solver", "tol"]).iterrows():
-            if not isinstance(row.get("trace"), str):
+            tr = read_trace(row.get("trace"))
+            if tr is None or not np.isfinite(tr["certified_gap"]).any():
                 continue
-            tr = np.asarray(json.loads(row["trace"]), dtype=float)
-            if tr.ndim != 2 or tr.shape[1] < 4 or not np.isfinite(tr[:, 3]).any():
-                continue
-            ok = np.isfinite(tr[:, 3])
+            ok = np.isfinite(tr["certified_gap"])
             if fig is None:
                 fig, ax = subplots(figsize=(5.5, 3.6))
             device = row.get("device") if isinstance(row.get("device"), str) else "cpu"
-            rel = tr[ok, 3] / np.maximum(np.abs(tr[ok, 1]), 1e-300)
+            rel = tr["certified_gap"][ok] / np.maximum(np.abs(tr["objective"][ok]), 1e-300)
             setup = float(row["setup_s"]) if math.isfinite(float(row["setup_s"])) else 0.0
             ax.plot(
-                np.maximum(tr[ok, 0] + setup, 1e-4),
+                np.maximum(tr["seconds"][ok] + setup, 1e-4),
                 np.maximum(rel, 1e-16),
                 marker=".",
                 ms=3,

@@ -2,24 +2,67 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
-STATUSES = (
-    "optimal",
-    "inaccurate",  # the backend's stopping test held but its point violates the constraints by more than tol max|y|
-    "max_iter",
-    "time_limit",
-    "infeasible",
-    "numerical_error",
-    "error",
-    "unavailable",
-    "untrained",
+
+class Status(StrEnum):
+    """The one status vocabulary: every Result, sweep row, store and report uses these values (as plain strings
+    in tables). What counts as solved or failed is decided here, nowhere else."""
+
+    OPTIMAL = "optimal"  # the backend's stopping test held and (relu, robust) its point is feasible to tol max|y|
+    INACCURATE = "inaccurate"  # the stopping test held but the point violates its constraints by more than that
+    MAX_ITER = "max_iter"
+    TIME_LIMIT = "time_limit"
+    INFEASIBLE = "infeasible"
+    NUMERICAL_ERROR = "numerical_error"  # non-finite values, a breakdown of the method
+    ERROR = "error"  # the backend raised
+    UNAVAILABLE = "unavailable"  # not installed, no licence, no GPU: skipped, never failed
+    UNTRAINED = "untrained"  # a baseline that is not trained (random-net)
+    CRASHED = "crashed"  # a sweep case's process died
+    MEMORY = "memory"  # a sweep case reached its memory cap
+
+    @property
+    def solved(self) -> bool:
+        """A solution to the case's tolerance, as far as the backend's test and the violation check go."""
+        return self is Status.OPTIMAL
+
+    @property
+    def failed(self) -> bool:
+        """Not a solution: what ``relubench sweep --rerun-failed`` runs again."""
+        return self.value in FAILED_STATUSES
+
+    @property
+    def run_failed(self) -> bool:
+        """The run itself broke (no outcome of the method to compare): listed apart in the report."""
+        return self.value in RUN_FAILED_STATUSES
+
+
+STATUSES = tuple(s.value for s in Status)
+# the scalar outcome of a solve, as Result.summary() gives it (the first columns of every measured row)
+SUMMARY_KEYS = (
+    "status",
+    "objective",
+    "network_objective",
+    "max_violation",
+    "iterations",
+    "setup_s",
+    "solve_s",
+    "active_neurons",
+    "message",
+    "solver_version",
+    "certified_gap",
+    "device",
+    "device_peak_bytes",
 )
+RUN_FAILED_STATUSES = frozenset({"crashed", "time_limit", "memory", "error", "numerical_error"})
+FAILED_STATUSES = RUN_FAILED_STATUSES | {"max_iter", "infeasible", "inaccurate"}
 
 
 @dataclass
@@ -64,24 +107,15 @@ class Result:
     device_peak_bytes: int | None = None  # peak GPU memory of the solve (None on the CPU)
     weights: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        try:
+            self.status = Status(self.status).value  # one vocabulary: an unknown status is a bug, caught here
+        except ValueError:
+            raise ValueError(f"unknown status {self.status!r} (the vocabulary: {', '.join(STATUSES)})") from None
+
     def summary(self) -> dict[str, Any]:
         """The scalar outcome fields (no weights, trace or reference), as stored in tables and printed."""
-        keys = (
-            "status",
-            "objective",
-            "network_objective",
-            "max_violation",
-            "iterations",
-            "setup_s",
-            "solve_s",
-            "active_neurons",
-            "message",
-            "solver_version",
-            "certified_gap",
-            "device",
-            "device_peak_bytes",
-        )
-        return {k: getattr(self, k) for k in keys}
+        return {k: getattr(self, k) for k in SUMMARY_KEYS}
 
     def to_dict(self, with_trace: bool = False) -> dict[str, Any]:
         out = asdict(self)
@@ -91,6 +125,26 @@ class Result:
         else:
             out.pop("trace")
         return out
+
+
+TRACE_COLUMNS = ("seconds", "objective", "max_violation", "certified_gap")
+
+
+def read_trace(text: object) -> dict[str, np.ndarray] | None:
+    """A stored trace (the JSON text of :func:`trace_rows`) as arrays named by :data:`TRACE_COLUMNS`, the certified
+    gap NaN where none was recorded; None for no trace or one that is not such text."""
+    if not isinstance(text, str):
+        return None
+    try:
+        rows = json.loads(text)
+        arr = np.asarray([[np.nan if v is None else v for v in r] for r in rows], dtype=float)
+    except (ValueError, TypeError):
+        return None
+    if arr.size == 0 or arr.ndim != 2 or arr.shape[1] not in (3, 4):
+        return None
+    if arr.shape[1] == 3:
+        arr = np.column_stack([arr, np.full(arr.shape[0], np.nan)])
+    return dict(zip(TRACE_COLUMNS, arr.T, strict=True))
 
 
 def trace_rows(trace: list[TracePoint]) -> list[list[float | None]]:
