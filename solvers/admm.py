@@ -54,12 +54,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
+from dataclasses import dataclass
 from typing import Any
 
 import array_api_compat
 import numpy as np
 
-from relubench.errors import InputError, NumericalError
+from relubench.errors import NumericalError
 from relubench.problem.arrays import Array
 from relubench.problem.formulations import (
     dual_gap_gated,
@@ -71,7 +72,7 @@ from relubench.problem.formulations import (
 from relubench.problem.instance import ArrayView, Problem, y_scale
 from relubench.running.device import Placement, check_placement, placement
 from relubench.running.result import Callback, Result, Tracer
-from relubench.running.solver import Capabilities, Solver, register
+from relubench.running.solver import Capabilities, Option, Solver, register
 from relubench.solvers import fused_kernels
 
 ADMM_PRECISIONS = ("mixed", "double")  # values of ADMM's option precision (its own: see the class docstring)
@@ -227,6 +228,219 @@ class _Woodbury:
         return self.C_inv @ f
 
 
+@dataclass(eq=False)
+class _State:
+    """The iteration state of one ADMM solve and its steps: the iterate (Z, scaled duals Lam, the relu slack state
+    in signed coordinates T and H = alpha N with X^T T and X^T N kept), the penalty rho and the precision of the
+    slack state (float32 until :meth:`promote`, then float64). One :meth:`iterate` is the u-, z- and slack update;
+    :meth:`residuals` measures a checked iterate; :meth:`set_rho` rescales the duals for a new penalty."""
+
+    ops: _Ops
+    data: Problem | ArrayView
+    relu: bool
+    rho: float
+    gamma: float
+    alpha: float
+    sdt: Any  # dtype of the n x 2P slack state
+    wdt: Any  # dtype of the Woodbury products (follows the slack state)
+    f64: Any
+    XtX: Array
+    Fty: Array
+    wood: _Woodbury
+    Xs: Array  # X in the slack state's precision
+    Xa: Array  # alpha Xs
+    Xw: Array  # X and the masks in the Woodbury products' precision
+    Mw: Array
+    Sig: Array | None
+    LO: Array | None  # clip bounds of the slack update
+    HI: Array | None
+    Z: Array
+    Lam: Array
+    T: Array | None = None
+    H: Array | None = None
+    W: Array | None = None  # scratch space (numpy)
+    XtT: Array | None = None
+    XtN: Array | None = None
+    # kept from the last checked iteration for its residuals
+    U: Array | None = None
+    Z_old: Array | None = None
+    XtSs_old: Array | None = None
+    Gu_keep: Array | None = None
+
+    @classmethod
+    def start(
+        cls, ops: _Ops, data: Problem | ArrayView, relu: bool, rho: float, gamma: float, alpha: float, sdt: Any
+    ) -> _State:
+        """The setup: X^T X, F^T y, the Woodbury factorization, clip bounds, and the zero iterate."""
+        xp, X, y, M = ops.xp, data.X, data.y, data.mask_float
+        f64 = xp.float64
+        n, d = X.shape
+        nb = 2 if relu else 1
+        XtX = X.T @ X
+        Xs = ops.astype(X, sdt)  # X in the slack state's precision
+        Xa = Xs if alpha == 1.0 else alpha * Xs
+        eye_d = ops.like(np.eye(d), X)
+        A1 = eye_d + gamma * XtX if relu else eye_d
+        wdt = sdt if relu else f64  # precision of the Woodbury products: follows the slack state
+        wood = _Woodbury(data, A1, nb, rho, dtype=wdt, ops=ops)
+        Xw, Mw = ops.astype(X, wdt), ops.astype(M, wdt)
+        XtMy = X.T @ (M * y[:, None])  # d x P
+        Fty = xp.concat([XtMy, -XtMy], axis=1) if relu else XtMy
+        Sig = LO = HI = None
+        if relu:
+            Sig = xp.concat([data.group_signs, data.group_signs], axis=1)
+            # clip bounds giving N = Sig o min(Sig o T, 0): min(T, 0) where Sig = +1, max(T, 0) where Sig = -1
+            # (np.minimum then np.maximum: faster here than np.clip with array bounds or copysign)
+            zero, inf = xp.zeros_like(Sig), xp.full_like(Sig, math.inf)
+            LO = ops.astype(xp.where(Sig > 0, -inf, zero), sdt)
+            HI = ops.astype(xp.where(Sig > 0, zero, inf), sdt)
+        Z = xp.zeros_like(Fty)
+        st = cls(ops, data, relu, rho, gamma, alpha, sdt, wdt, f64, XtX, Fty, wood, Xs, Xa, Xw, Mw, Sig, LO, HI, Z,
+                 xp.zeros_like(Z))  # fmt: skip
+        if relu:
+            # slack state in signed coordinates (Sig^2 = 1): T = Sig o w, N = Sig o nu = Sig o min(w, 0), so that
+            # Sig o s = T - N and Sig o |w| = T - 2N; X^T T and X^T N are kept (d x 2P), so the u-update needs no
+            # pass over n x 2P arrays: X^T T = X^T X u + X^T N_old (alpha = 1). N is stored scaled, H = alpha N
+            # (the term the over-relaxed update adds); W is scratch space of the same shape (numpy).
+            st.T = xp.zeros_like(LO)
+            st.H = xp.zeros_like(st.T)
+            st.W = np.empty_like(st.T) if ops.numpy else None
+            st.XtT = xp.zeros_like(Z)
+            st.XtN = xp.zeros_like(Z)
+        return st
+
+    def iterate(self, beta: float, check: bool) -> None:
+        """One ADMM iteration: the u-update (Woodbury), the over-relaxed z-update and scaled duals, the slack
+        update (relu). ``check``: keep what :meth:`residuals` needs of this iteration."""
+        ops, relu, alpha, rho, gamma, wood = self.ops, self.relu, self.alpha, self.rho, self.gamma, self.wood
+        Pn = self.Z.shape[1] // (2 if relu else 1)
+        # ---- u-update (Woodbury): Y = A0^{-1} R, q = C^{-1} F Y, u = Y - A0^{-1} F^T q
+        R = self.Z - self.Lam
+        R *= rho
+        R += self.Fty
+        if relu:
+            R += (rho * gamma) * (self.XtT - 2.0 * self.XtN)  # rho gamma G^T (s - nu)
+        U = wood.a0_solve(R)
+        Udiff = U[:, :Pn] - U[:, Pn:] if relu else U
+        # F u = rowsum(M o X U) = rowsum(X o M U^T); X^T (M o q) = (X o q)^T M: no n x P temporary
+        q = wood.c_solve(ops.rowdot(self.Xw, self.Mw @ ops.astype(Udiff.T, self.wdt)))
+        # X^T (M o q) as (M^T (X o q))^T: OpenBLAS reduces over the long axis faster in this orientation
+        corr = wood.a0_solve(ops.astype((self.Mw.T @ (self.Xw * q[:, None])).T, self.f64))
+        if relu:
+            U[:, :Pn] -= corr
+            U[:, Pn:] += corr
+        else:
+            U -= corr
+        # ---- z-update and scaled duals (over-relaxed with alpha: u_hat = alpha u + (1 - alpha) z)
+        self.Z_old = self.Z
+        Uh = U if alpha == 1.0 else alpha * U + (1.0 - alpha) * self.Z
+        self.Z = group_soft_threshold(Uh + self.Lam, beta / rho)
+        self.Lam += Uh - self.Z
+        self.U = U
+        if relu:
+            W = ops.matmul_into(self.Xa, ops.astype(U, self.sdt), self.W)  # W = alpha Sig o G u (Xa = alpha X)
+            if check:
+                self.XtSs_old = self.XtT - self.XtN  # X^T (Sig o s) before this step
+                self.Gu_keep = W / alpha  # Sig o G u, for the primal residual
+            if alpha == 1.0:
+                self.XtT = self.XtX @ U + self.XtN
+            else:
+                # w = alpha G u + (1 - alpha) s + nu = alpha G u + (1 - alpha) T_old + alpha N_old
+                self.XtT = alpha * (self.XtX @ U) + (1.0 - alpha) * (self.XtT - self.XtN) + self.XtN
+            self.T, self.H, self.W = ops.slack(W, self.T, self.H, self.LO, self.HI, alpha)
+            # X^T H as (H^T X)^T (faster here than X.T @ H: 0.29 against 0.40 ms at n = 1000, 2P = 400)
+            self.XtN = ops.astype((self.H.T @ self.Xs).T, self.f64) / alpha
+
+    def residuals(self, y: Array, beta: float) -> _Residuals:
+        """Primal and dual residuals of the last (checked) iteration, their scales, the objective and violation
+        (norms of n x 2P arrays through BLAS dot products and d x 2P Grams)."""
+        ops, xp, alpha, rho, gamma = self.ops, self.ops.xp, self.alpha, self.rho, self.gamma
+        X, M, U, Z, Lam = self.data.X, self.data.mask_float, self.U, self.Z, self.Lam
+        XZ = X @ Z
+        if self.relu:
+            Pn = Z.shape[1] // 2
+            # Sig o (G u - s) = Gu_keep - (T - N), in place (N = H / alpha)
+            D_slack = self.Gu_keep
+            D_slack -= self.T
+            D_slack += self.H / alpha
+            # squared norms of n x 2P arrays: BLAS dot products in the state's precision (single precision
+            # only while relative residuals are above 1e-5, where a relative error of 1e-4 does not matter)
+            gu_sq = float(xp.sum(U * (self.XtX @ U)))  # ||G u||^2 = ||X U||^2
+            n_sq = ops.sumsq(self.H) / alpha**2
+            s_sq = max(ops.sumsq(self.T) - n_sq, 0.0)  # ||s||^2 = ||w||^2 - ||nu||^2 (s o nu = 0)
+            r_pri = math.sqrt(ops.sumsq(U - Z) + ops.sumsq(D_slack))
+            r_dual = rho * math.sqrt(
+                ops.sumsq(Z - self.Z_old) + gamma**2 * ops.sumsq(self.XtT - self.XtN - self.XtSs_old)
+            )
+            pri_scale = max(math.sqrt(ops.sumsq(U) + gu_sq), math.sqrt(ops.sumsq(Z) + s_sq))
+            dual_scale = rho * math.sqrt(ops.sumsq(Lam) + gamma**2 * ops.sumsq(self.XtN))
+            pred = ops.rowdot(X, M @ (Z[:, :Pn] - Z[:, Pn:]).T)
+            viol = max(0.0, -float(xp.min(self.Sig * XZ)))
+            dim_p, dim_d = math.prod(Z.shape) + math.prod(self.T.shape), math.prod(Z.shape)
+        else:
+            r_pri = math.sqrt(ops.sumsq(U - Z))
+            r_dual = rho * math.sqrt(ops.sumsq(Z - self.Z_old))
+            pri_scale = max(math.sqrt(ops.sumsq(U)), math.sqrt(ops.sumsq(Z)))
+            dual_scale = rho * math.sqrt(ops.sumsq(Lam))
+            pred = ops.rowdot(M, XZ)
+            viol = 0.0
+            dim_p = dim_d = math.prod(Z.shape)
+        r = pred - y
+        obj = 0.5 * ops.sumsq(r) + beta * group_norm_sum(Z)
+        return _Residuals(r_pri, r_dual, pri_scale, dual_scale, obj, viol, dim_p, dim_d)
+
+    def promote(self) -> None:
+        """Move the slack state and the Woodbury products to double precision."""
+        ops, X = self.ops, self.data.X
+        self.sdt = self.wdt = self.f64
+        self.Xs, self.T, self.H = X, ops.astype(self.T, self.sdt), ops.astype(self.H, self.sdt)
+        self.W = np.empty_like(self.T) if ops.numpy else None
+        self.LO, self.HI = ops.astype(self.LO, self.sdt), ops.astype(self.HI, self.sdt)
+        self.Xa = self.Xs if self.alpha == 1.0 else self.alpha * self.Xs
+        self.Xw, self.Mw = X, self.data.mask_float
+        self.wood.set_dtype(self.wdt)
+
+    def set_rho(self, rho_new: float) -> bool:
+        """A new penalty: scaled duals (and the relu slack's nu) rescaled, the Woodbury matrix refactored. False
+        when rho does not change."""
+        f = rho_new / self.rho
+        if f == 1.0:
+            return False
+        self.Lam /= f  # scaled duals are y / rho
+        if self.relu:  # nu -> nu / f, s unchanged: T += (1 / f - 1) N, with N = H / alpha
+            self.T += self.H * ((1.0 / f - 1.0) / self.alpha)
+            self.H /= f
+            self.XtT += (1.0 / f - 1.0) * self.XtN
+            self.XtN /= f
+        self.rho = rho_new
+        self.wood.set_rho(rho_new)
+        return True
+
+    def certificate(self) -> tuple[float, float, float]:
+        """(objective, certified duality gap, violation) at Z: the multipliers of G u >= 0 are -rho gamma nu =
+        -rho gamma Sig o N >= 0 (formulations.dual_gap_relu); the dual value is a lower bound on f*."""
+        XZ = self.data.X @ self.Z
+        if self.relu:
+            lam = (-self.rho * self.gamma / self.alpha) * (self.Sig * self.ops.astype(self.H, self.f64))
+            return dual_gap_relu(self.data, self.Z, XZ, lam)
+        (obj, cert), viol = dual_gap_gated(self.data, self.Z, XZ), 0.0
+        return obj, cert, viol
+
+
+@dataclass(frozen=True)
+class _Residuals:
+    """What a checked ADMM iteration measures: residuals, their scales, objective, violation, dimensions."""
+
+    r_pri: float
+    r_dual: float
+    pri_scale: float
+    dual_scale: float
+    obj: float
+    viol: float
+    dim_p: int
+    dim_d: int
+
+
 PROMOTE_AT = 1e-5  # relative residual at which a single-precision slack state is promoted to double
 STALL_ITERS = 4000  # ... or iterations without halving the smallest relative residual (a float32 floor guard)
 
@@ -256,16 +470,15 @@ class ADMM(Solver):
         precisions=ADMM_PRECISIONS,
         max_rows=20_000,  # n x n matrices: 13 GB at n = 20000 (not offered beyond in benchmarks and sweeps)
         options={
-            "rho": float,
-            "gamma": float,
-            "max_iter": int,
-            "check_every": int,
-            "adapt": bool,
-            "adapt_every": int,
-            "adapt_power": float,
-            "relaxation": float,
-            "precision": str,
-            "fused": bool,
+            "rho": Option(float, None, low=0, low_open=True, doc="penalty; default: the data term's scale"),
+            "gamma": Option(float, 1.0, low=0, low_open=True, doc="penalty of G u = s relative to rho"),
+            "max_iter": Option(int, 20_000, low=1),
+            "check_every": Option(int, 25, low=1, doc="iterations between residual checks"),
+            "adapt": Option(bool, True, doc="rebalance rho from the residuals"),
+            "adapt_every": Option(int, 50, low=1, doc="iterations between rho changes"),
+            "adapt_power": Option(float, 0.5, low=0, low_open=True, doc="rho *= ratio**adapt_power (1: plain)"),
+            "relaxation": Option(float, 1.6, low=0, high=2, low_open=True, high_open=True, doc="over-relaxation"),
+            "fused": Option(bool, None, doc="fused numba slack kernel; default: on from n 2P >= 3e5"),
         },
     )
     description = "ADMM of Bai et al. 2023, cached n x n Woodbury factorization, quadratic per-iteration cost"
@@ -273,25 +486,17 @@ class ADMM(Solver):
     def _solve(
         self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None
     ) -> Generator[None, Callback | None, Result]:
-        o = self.options
-        max_iter = int(o.get("max_iter", 20_000))
-        check_every = max(1, int(o.get("check_every", 25)))
-        adapt = bool(o.get("adapt", True))
-        adapt_every = int(o.get("adapt_every", 50))
-        adapt_power = float(o.get("adapt_power", 0.5))  # rho *= ratio**adapt_power (1: plain residual balancing)
+        o = self.option
+        max_iter, check_every, adapt = o("max_iter"), o("check_every"), o("adapt")
+        adapt_every, adapt_power = o("adapt_every"), o("adapt_power")  # rho *= ratio**adapt_power
         relu = get_formulation(formulation).constrained  # cone constraints: the slack state and its clips
-        n, d = problem.X.shape
+        n = problem.n
         Pn = problem.P
-        nb = 2 if relu else 1
-        rho = float(o["rho"]) if "rho" in o else self.default_rho(problem)
-        self._rho0 = rho
-        gamma = float(o.get("gamma", 1.0))  # penalty of G u = s relative to rho
-        alpha = float(o.get("relaxation", 1.6))
-        precision = str(o.get("precision", "mixed"))
-        if precision not in ADMM_PRECISIONS:
-            raise InputError(f"ADMM precision must be 'mixed' or 'double', got {precision!r}")
-        if not 0 < alpha < 2:
-            raise InputError(f"ADMM relaxation must be in (0, 2), got {alpha}")
+        rho = self.default_rho(problem) if o("rho") is None else o("rho")
+        rho0 = rho
+        gamma = o("gamma")  # penalty of G u = s relative to rho
+        alpha = o("relaxation")
+        precision = o("precision")
         where = self.placement()
         # B, C = I + B / rho and C^{-1} in double precision, C^{-1} in single, the inversion's workspace
         where.require_memory(36.0 * n * n, f"admm's n x n Woodbury matrices at n = {n}")
@@ -301,167 +506,53 @@ class ADMM(Solver):
         ops = _Ops(where, slack_kernel, pos)
         xp = ops.xp
         data = where.view(problem)  # the Problem itself on numpy
-        X, y, M, beta = data.X, data.y, data.mask_float, problem.beta
-        f64 = xp.float64
-        sdt = xp.float32 if precision == "mixed" else f64  # dtype of the n x 2P slack state
-        XtX = X.T @ X
-        Xs = ops.astype(X, sdt)  # X in the slack state's precision
-        Xa = Xs if alpha == 1.0 else alpha * Xs
-        eye_d = ops.like(np.eye(d), X)
-        A1 = eye_d + gamma * XtX if relu else eye_d
-        wdt = sdt if relu else f64  # precision of the Woodbury products: follows the slack state
-        wood = _Woodbury(data, A1, nb, rho, dtype=wdt, ops=ops)
-        Xw, Mw = ops.astype(X, wdt), ops.astype(M, wdt)
-        XtMy = X.T @ (M * y[:, None])  # d x P
-        Fty = xp.concat([XtMy, -XtMy], axis=1) if relu else XtMy
-        if relu:
-            Sig = xp.concat([data.group_signs, data.group_signs], axis=1)
-            # clip bounds giving N = Sig o min(Sig o T, 0): min(T, 0) where Sig = +1, max(T, 0) where Sig = -1
-            # (np.minimum then np.maximum: faster here than np.clip with array bounds or copysign)
-            zero, inf = xp.zeros_like(Sig), xp.full_like(Sig, math.inf)
-            LO = ops.astype(xp.where(Sig > 0, -inf, zero), sdt)
-            HI = ops.astype(xp.where(Sig > 0, zero, inf), sdt)
+        y, beta = data.y, problem.beta
+        sdt = xp.float32 if precision == "mixed" else xp.float64  # dtype of the n x 2P slack state
+        st = _State.start(ops, data, relu, rho, gamma, alpha, sdt)
         yscale = y_scale(problem.y)
         where.synchronize()
         callback = yield  # setup ends here (timed by Solver.setup)
 
         tracer = Tracer(callback)
-        Z = xp.zeros_like(Fty)
-        Lam = xp.zeros_like(Z)
-        if relu:
-            # slack state in signed coordinates (Sig^2 = 1): T = Sig o w, N = Sig o nu = Sig o min(w, 0), so that
-            # Sig o s = T - N and Sig o |w| = T - 2N; X^T T and X^T N are kept (d x 2P), so the u-update needs no
-            # pass over n x 2P arrays: X^T T = X^T X u + X^T N_old (alpha = 1). N is stored scaled, H = alpha N
-            # (the term the over-relaxed update adds); W is scratch space of the same shape (numpy).
-            T = xp.zeros_like(LO)
-            H = xp.zeros_like(T)
-            W = np.empty_like(T) if ops.numpy else None
-            XtT = xp.zeros_like(Z)
-            XtN = xp.zeros_like(Z)
         status, it = "max_iter", 0
         best_rel, best_it = math.inf, 0  # smallest relative residual so far (halvings only), and when
         factorizations = 1
         for it in range(1, max_iter + 1):
             check = it % check_every == 0 or it == max_iter
-            # ---- u-update (Woodbury): Y = A0^{-1} R, q = C^{-1} F Y, u = Y - A0^{-1} F^T q
-            R = Z - Lam
-            R *= rho
-            R += Fty
-            if relu:
-                R += (rho * gamma) * (XtT - 2.0 * XtN)  # rho gamma G^T (s - nu)
-            U = wood.a0_solve(R)
-            Udiff = U[:, :Pn] - U[:, Pn:] if relu else U
-            # F u = rowsum(M o X U) = rowsum(X o M U^T); X^T (M o q) = (X o q)^T M: no n x P temporary
-            q = wood.c_solve(ops.rowdot(Xw, Mw @ ops.astype(Udiff.T, wdt)))
-            # X^T (M o q) as (M^T (X o q))^T: OpenBLAS reduces over the long axis faster in this orientation
-            corr = wood.a0_solve(ops.astype((Mw.T @ (Xw * q[:, None])).T, f64))
-            if relu:
-                U[:, :Pn] -= corr
-                U[:, Pn:] += corr
-            else:
-                U -= corr
-            # ---- z-update and scaled duals (over-relaxed with alpha: u_hat = alpha u + (1 - alpha) z)
-            Z_old = Z
-            Uh = U if alpha == 1.0 else alpha * U + (1.0 - alpha) * Z
-            Z = group_soft_threshold(Uh + Lam, beta / rho)
-            Lam += Uh - Z
-            if relu:
-                W = ops.matmul_into(Xa, ops.astype(U, sdt), W)  # W = alpha Sig o G u (Xa = alpha X)
-                if check:
-                    XtSs_old = XtT - XtN  # X^T (Sig o s) before this step
-                    Gu_keep = W / alpha  # Sig o G u, for the primal residual
-                if alpha == 1.0:
-                    XtT = XtX @ U + XtN
-                else:
-                    # w = alpha G u + (1 - alpha) s + nu = alpha G u + (1 - alpha) T_old + alpha N_old
-                    XtT = alpha * (XtX @ U) + (1.0 - alpha) * (XtT - XtN) + XtN
-                T, H, W = ops.slack(W, T, H, LO, HI, alpha)
-                # X^T H as (H^T X)^T (faster here than X.T @ H: 0.29 against 0.40 ms at n = 1000, 2P = 400)
-                XtN = ops.astype((H.T @ Xs).T, f64) / alpha
+            st.iterate(beta, check)
             if not check:
                 continue
-            # ---- residuals, trace, stopping (norms of n x 2P arrays through BLAS dot products and d x 2P Grams)
-            XZ = X @ Z
-            if relu:
-                # Sig o (G u - s) = Gu_keep - (T - N), in place (N = H / alpha)
-                D_slack = Gu_keep
-                D_slack -= T
-                D_slack += H / alpha
-                # squared norms of n x 2P arrays: BLAS dot products in the state's precision (single precision
-                # only while relative residuals are above 1e-5, where a relative error of 1e-4 does not matter)
-                gu_sq = float(xp.sum(U * (XtX @ U)))  # ||G u||^2 = ||X U||^2
-                n_sq = ops.sumsq(H) / alpha**2
-                s_sq = max(ops.sumsq(T) - n_sq, 0.0)  # ||s||^2 = ||w||^2 - ||nu||^2 (s o nu = 0)
-                r_pri = math.sqrt(ops.sumsq(U - Z) + ops.sumsq(D_slack))
-                r_dual = rho * math.sqrt(ops.sumsq(Z - Z_old) + gamma**2 * ops.sumsq(XtT - XtN - XtSs_old))
-                pri_scale = max(math.sqrt(ops.sumsq(U) + gu_sq), math.sqrt(ops.sumsq(Z) + s_sq))
-                dual_scale = rho * math.sqrt(ops.sumsq(Lam) + gamma**2 * ops.sumsq(XtN))
-                pred = ops.rowdot(X, M @ (Z[:, :Pn] - Z[:, Pn:]).T)
-                viol = max(0.0, -float(xp.min(Sig * XZ)))
-                dim_p, dim_d = math.prod(Z.shape) + math.prod(T.shape), math.prod(Z.shape)
-            else:
-                r_pri = math.sqrt(ops.sumsq(U - Z))
-                r_dual = rho * math.sqrt(ops.sumsq(Z - Z_old))
-                pri_scale = max(math.sqrt(ops.sumsq(U)), math.sqrt(ops.sumsq(Z)))
-                dual_scale = rho * math.sqrt(ops.sumsq(Lam))
-                pred = ops.rowdot(M, XZ)
-                viol = 0.0
-                dim_p = dim_d = math.prod(Z.shape)
-            r = pred - y
-            obj = 0.5 * ops.sumsq(r) + beta * group_norm_sum(Z)
-            if not (math.isfinite(obj) and math.isfinite(r_pri) and math.isfinite(r_dual)):
-                raise NumericalError(f"ADMM: non-finite objective or residuals at iteration {it} (rho {rho:.3g})")
-            stop = tracer.record(obj, viol)
-            eps_pri = math.sqrt(dim_p) * tol * 1e-3 + tol * pri_scale
-            eps_dual = math.sqrt(dim_d) * tol * 1e-3 + tol * dual_scale
+            r = st.residuals(y, beta)
+            if not (math.isfinite(r.obj) and math.isfinite(r.r_pri) and math.isfinite(r.r_dual)):
+                raise NumericalError(f"ADMM: non-finite objective or residuals at iteration {it} (rho {st.rho:.3g})")
+            tracer.record(r.obj, r.viol)
+            eps_pri = math.sqrt(r.dim_p) * tol * 1e-3 + tol * r.pri_scale
+            eps_dual = math.sqrt(r.dim_d) * tol * 1e-3 + tol * r.dual_scale
             # residuals small, and (relu) the point feasible to the same tolerance: "reached tol" by relubench's rule
-            if (r_pri <= eps_pri and r_dual <= eps_dual and viol <= tol * yscale) or stop:
+            if r.r_pri <= eps_pri and r.r_dual <= eps_dual and r.viol <= tol * yscale:
                 status = "optimal"
                 break
             if time_limit is not None and tracer.elapsed() >= time_limit:
                 status = "time_limit"
                 break
-            rel_res = min(r_pri / max(pri_scale, 1e-300), r_dual / max(dual_scale, 1e-300))
+            rel_res = min(r.r_pri / max(r.pri_scale, 1e-300), r.r_dual / max(r.dual_scale, 1e-300))
             if rel_res < 0.5 * best_rel:
                 best_rel, best_it = rel_res, it
-            if relu and sdt != f64 and (rel_res < PROMOTE_AT or it - best_it >= STALL_ITERS):
+            if relu and st.sdt != st.f64 and (rel_res < PROMOTE_AT or it - best_it >= STALL_ITERS):
                 # single-precision slack state is near its rounding floor (~1e-7 relative), or the residuals have
                 # stopped falling in single precision: continue in double
-                sdt = wdt = f64
-                Xs, T, H = X, ops.astype(T, sdt), ops.astype(H, sdt)
-                W = np.empty_like(T) if ops.numpy else None
-                LO, HI = ops.astype(LO, sdt), ops.astype(HI, sdt)
-                Xa = Xs if alpha == 1.0 else alpha * Xs
-                Xw, Mw = X, M
-                wood.set_dtype(wdt)
-            if adapt and it % adapt_every == 0 and r_dual > 0 and pri_scale > 0 and dual_scale > 0:
+                st.promote()
+            if adapt and it % adapt_every == 0 and r.r_dual > 0 and r.pri_scale > 0 and r.dual_scale > 0:
                 # residual balancing on the normalized residuals (OSQP-style), rho kept within 1e+-4 of its start
-                ratio = math.sqrt((r_pri / pri_scale) / (r_dual / dual_scale))
+                ratio = math.sqrt((r.r_pri / r.pri_scale) / (r.r_dual / r.dual_scale))
                 if ratio > 5.0 or ratio < 0.2:
-                    rho_new = min(max(rho * ratio**adapt_power, self._rho0 * 1e-4), self._rho0 * 1e4)
-                    f = rho_new / rho
-                    if f != 1.0:
-                        Lam /= f  # scaled duals are y / rho
-                        if relu:  # nu -> nu / f, s unchanged: T += (1 / f - 1) N, with N = H / alpha
-                            T += H * ((1.0 / f - 1.0) / alpha)
-                            H /= f
-                            XtT += (1.0 / f - 1.0) * XtN
-                            XtN /= f
-                        rho = rho_new
-                        wood.set_rho(rho)
+                    if st.set_rho(min(max(st.rho * ratio**adapt_power, rho0 * 1e-4), rho0 * 1e4)):
                         factorizations += 1
-        # certified duality gap at the returned point, on the clock (one X @ Z and one X^T product), recorded as the
-        # last trace point so that times to a certified gap exist where no reference optimum does: the multipliers
-        # of G u >= 0 are -rho gamma nu = -rho gamma Sig o N >= 0 (formulations.dual_gap_relu); the dual value is a
-        # lower bound on f*
-        XZ = X @ Z
-        if relu:
-            obj, cert, viol = dual_gap_relu(data, Z, XZ, (-rho * gamma / alpha) * (Sig * ops.astype(H, f64)))
-        else:
-            (obj, cert), viol = dual_gap_gated(data, Z, XZ), 0.0
+        obj, cert, viol = st.certificate()
         tracer.record(obj, viol, cert)
         where.synchronize()
         solve_s = tracer.elapsed()
+        Z, rho = st.Z, st.rho
         weights = {"V": where.to_numpy(Z[:, :Pn]), "W": where.to_numpy(Z[:, Pn:])} if relu else {"U": where.to_numpy(Z)}
         return Result(
             self.name,
@@ -486,9 +577,7 @@ class ADMM(Solver):
         """The fused slack kernel when it applies (option ``fused``; see the class docstring), compiled now."""
         why_not = None if where.library == "numpy" else "the kernel runs on numpy"
         entries = problem.n * 2 * problem.P
-        if not fused_kernels.wanted(
-            "admm", self.options.get("fused"), why_not, entries, fused_kernels.ADMM_MIN_ENTRIES
-        ):
+        if not fused_kernels.wanted("admm", self.option("fused"), why_not, entries, fused_kernels.ADMM_MIN_ENTRIES):
             return None
         return fused_kernels.admm_kernels().admm_slack
 

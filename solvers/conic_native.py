@@ -6,12 +6,11 @@ from collections.abc import Generator
 
 import numpy as np
 
-from relubench.errors import InputError
 from relubench.problem.conic import CONIC_LOSSES, build
 from relubench.problem.formulations import evaluate
 from relubench.problem.instance import Problem, y_scale
 from relubench.running.result import Callback, Result, Tracer
-from relubench.running.solver import Capabilities, Solver, register
+from relubench.running.solver import Capabilities, Option, Solver, register
 
 
 @register
@@ -32,7 +31,14 @@ class ClarabelNative(Solver):
         max_outputs=None,
         max_size=200_000,
         reference_rank=1,
-        options={"verbose": bool, "max_iter": int, "direct_solve_method": str, "max_step_fraction": float},
+        options={
+            "verbose": Option(bool, False),
+            "max_iter": Option(int, 200, low=1),
+            "direct_solve_method": Option(str, "qdldl", doc="Clarabel's KKT solver (qdldl, faer, ...)"),
+            "max_step_fraction": Option(
+                float, None, low=0, high=1, low_open=True, high_open=True, doc="default 0.9 (logistic), else Clarabel's"
+            ),
+        },
     )
     description = "Clarabel interior point, native API, sparse conic data built directly"
 
@@ -54,14 +60,14 @@ class ClarabelNative(Solver):
         cones += [clarabel.SecondOrderConeT(k) for k in data.soc_dims]
         cones += [clarabel.ExponentialConeT()] * data.n_exp
         s = clarabel.DefaultSettings()
-        s.verbose = bool(self.options.get("verbose", False))
-        s.max_iter = int(self.options.get("max_iter", 200))
-        s.direct_solve_method = str(self.options.get("direct_solve_method", "qdldl"))
-        step = self.options.get("max_step_fraction", 0.9 if problem.loss == "logistic" else None)
+        s.verbose = self.option("verbose")
+        s.max_iter = self.option("max_iter")
+        s.direct_solve_method = self.option("direct_solve_method")
+        step = self.option("max_step_fraction")
+        if step is None and problem.loss == "logistic":
+            step = 0.9
         if step is not None:
-            if not 0 < float(step) < 1:
-                raise InputError(f"clarabel option max_step_fraction must be in (0, 1), got {step!r}")
-            s.max_step_fraction = float(step)
+            s.max_step_fraction = step
         s.tol_gap_abs = tol * 1e-2
         s.tol_gap_rel = tol
         s.tol_feas = tol
@@ -111,7 +117,11 @@ class SCSNative(Solver):
         losses=CONIC_LOSSES,
         max_outputs=None,
         max_size=200_000,
-        options={"verbose": bool, "max_iters": int, "acceleration_lookback": int},
+        options={
+            "verbose": Option(bool, False),
+            "max_iters": Option(int, 100_000, low=1),
+            "acceleration_lookback": Option(int, None, doc="SCS's Anderson memory (default: SCS's own)"),
+        },
     )
     description = "SCS (ADMM on the homogeneous embedding), native API, sparse conic data built directly"
 
@@ -137,11 +147,11 @@ class SCSNative(Solver):
             # both, so that a "solved" point also meets relubench's rule (violation <= tol * max|y|)
             "eps_abs": 0.1 * tol * min(1.0, y_scale(problem.y)),
             "eps_rel": 0.1 * tol,
-            "max_iters": int(self.options.get("max_iters", 100_000)),
-            "verbose": bool(self.options.get("verbose", False)),
+            "max_iters": self.option("max_iters"),
+            "verbose": self.option("verbose"),
         }
-        if "acceleration_lookback" in self.options:
-            settings["acceleration_lookback"] = int(self.options["acceleration_lookback"])
+        if self.option("acceleration_lookback") is not None:
+            settings["acceleration_lookback"] = self.option("acceleration_lookback")
         if time_limit is not None:
             settings["time_limit_secs"] = float(time_limit)
         solver = scs.SCS({"P": data.P, "A": data.A, "b": data.b, "c": data.q}, cone, **settings)

@@ -15,7 +15,7 @@ import numpy as np
 from relubench.problem.formulations import ROBUST, evaluate, get_formulation
 from relubench.problem.instance import Problem
 from relubench.running.result import Callback, Result, Tracer
-from relubench.running.solver import Capabilities, Solver, register
+from relubench.running.solver import Capabilities, Option, Solver, register
 
 
 def build_cvxpy(problem: Problem, formulation: str) -> tuple[Any, dict[str, Any]]:
@@ -73,7 +73,7 @@ class CvxpyRoute(Solver):
         losses=("squared", "hinge", "logistic"),
         max_outputs=None,
         benchmark=False,
-        options={"verbose": bool},
+        options={"verbose": Option(bool, False)},
     )
     cvxpy_solver: ClassVar[str] = ""
 
@@ -99,7 +99,7 @@ class CvxpyRoute(Solver):
     ) -> Generator[None, Callback | None, Result]:
         import cvxpy as cp
 
-        verbose = bool(self.options.get("verbose", False))
+        verbose = self.option("verbose")
         opts = self.solver_options(tol, time_limit)
         start = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:  # not held across the yield: it is process-wide
@@ -177,7 +177,7 @@ class CvxpyClarabel(CvxpyRoute):
         max_outputs=None,
         benchmark=False,
         reference_rank=2,  # after the native route, which has the squared loss alone
-        options={"verbose": bool},
+        options={"verbose": Option(bool, False)},
     )
 
     def solver_options(self, tol: float, time_limit: float | None) -> dict[str, Any]:
@@ -218,7 +218,7 @@ class CvxpyECOS(CvxpyRoute):
         max_outputs=None,
         benchmark=False,
         time_limit=False,
-        options={"verbose": bool},
+        options={"verbose": Option(bool, False)},
     )
 
     def solver_options(self, tol: float, time_limit: float | None) -> dict[str, Any]:
@@ -249,7 +249,7 @@ class CvxpyMosek(CvxpyRoute):
         max_outputs=None,
         max_size=200_000,
         reference_rank=0,
-        options={"verbose": bool},
+        options={"verbose": Option(bool, False)},
     )
     cvxpy_solver = "MOSEK"
 

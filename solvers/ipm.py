@@ -40,16 +40,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Generator
-from types import SimpleNamespace
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
 
-from relubench.errors import InputError, NumericalError
+from relubench.errors import NumericalError
 from relubench.problem.formulations import dual_gap_gated, dual_gap_relu, get_formulation
 from relubench.problem.instance import Problem, y_scale
 from relubench.running.result import Callback, Result, Tracer
-from relubench.running.solver import Capabilities, Solver, register
+from relubench.running.solver import Capabilities, Option, Solver, register
 
 CHUNK_BYTES = 64 << 20  # largest block of D_g X L_g columns formed at once for the Schur complement
 STEP_FRACTION = 0.99  # fraction of the step to the boundary of the cones taken
@@ -155,6 +155,271 @@ class _NT:
         return out / (self.eta**2)[:, None]
 
 
+class _Newton:
+    """The reduced Newton systems of one solve. The variables are x = (Z, t) (K groups of d weights and their cone
+    bounds); E Z = sum_g sig_g m_g o X z_g maps them to the n-vector of predictions. :meth:`factor` factors the
+    system for the current scaling, :meth:`solve_reduced` solves it."""
+
+    def __init__(self, X: np.ndarray, M: np.ndarray, signs: np.ndarray, relu: bool, delta: float) -> None:
+        self.X, self.M, self.relu, self.delta = X, M, relu, delta
+        self.S = np.hstack([signs, signs]) if relu else None  # the cone rows: S o X z_g >= 0
+        self.Msig = np.hstack([M, -M]) if relu else M  # sig_g m_g, n x K
+        self.n, self.d = X.shape
+        self.K = self.Msig.shape[1]
+        self.Hinv: np.ndarray | None = None
+        self.Cf: tuple[np.ndarray, bool] | None = None
+
+    def E(self, Z: np.ndarray) -> np.ndarray:
+        """n-vector sum_g sig_g m_g o X z_g."""
+        return np.einsum("ij,ij->i", self.X, self.Msig @ Z.T)
+
+    def Et(self, p: np.ndarray) -> np.ndarray:
+        """The adjoint of :meth:`E`: d x K."""
+        return (self.X * p[:, None]).T @ self.Msig
+
+    def factor(self, wlp: np.ndarray | None, Winv: np.ndarray) -> None:
+        """Factor the reduced Newton matrix for LP weights wlp = lam / s (n x K) and the SOC scalings' inverses
+        Winv (K blocks): H_g + delta I, H_g = W_g^-2 + diag(0, X' diag(wlp_g) X), is F_g' F_g for the square root
+        F_g below, whose QR factor R_g gives (H_g + delta I)^-1 = R_g^-1 R_g^-T without squaring the cones'
+        conditioning (a Cholesky factorization of H_g broke down near gaps of 1e-5); then the Schur complement
+        C = I + sum_g (D_g X R_g^-1[1:])(..)' and its Cholesky factor."""
+        X, M, n, d, K, relu = self.X, self.M, self.n, self.d, self.K, self.relu
+        Pn = M.shape[1]
+        C = np.eye(n)
+        Hinv = np.empty((K, d + 1, d + 1))
+        rows = (n if relu else 0) + 2 * (d + 1)
+        step = max(1, CHUNK_BYTES // (8 * rows * (d + 1)))
+        for g0 in range(0, K, step):
+            g1 = min(K, g0 + step)
+            c = g1 - g0
+            # H_g + delta I = F_g' F_g, F_g = [W_g^-1; sqrt(delta) I; diag(sqrt(wlp_g)) [0 X]]; R_g from a QR of F_g
+            F = np.zeros((c, rows, d + 1))
+            F[:, : d + 1] = Winv[g0:g1]
+            idx = np.arange(d + 1)
+            F[:, d + 1 + idx, idx] = np.sqrt(self.delta)
+            if relu:
+                F[:, 2 * (d + 1) :, 1:] = np.sqrt(wlp[:, g0:g1]).T[:, :, None] * X[None, :, :]
+            R = np.linalg.qr(F, mode="r")
+            try:
+                Rinv = np.linalg.inv(R)
+            except np.linalg.LinAlgError:
+                raise NumericalError("ipm: a block of the Newton matrix is singular") from None
+            Hinv[g0:g1] = Rinv @ Rinv.transpose(0, 2, 1)
+            # columns of D_g X Rinv_g[1:, :]: (H_g^-1)_zz = Rinv_g[1:, :] Rinv_g[1:, :]'
+            XT = X @ Rinv[:, 1:, :].transpose(1, 0, 2).reshape(d, c * (d + 1))
+            XT *= np.repeat(M[:, np.arange(g0, g1) % Pn], d + 1, axis=1)
+            C += XT @ XT.T
+        try:
+            Cf = scipy.linalg.cho_factor(C, lower=True, overwrite_a=True, check_finite=False)
+        except np.linalg.LinAlgError:
+            raise NumericalError("ipm: the Schur complement is not positive definite") from None
+        self.Hinv, self.Cf = Hinv, Cf
+
+    def solve_reduced(self, bz: np.ndarray, bt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(H + delta I + E'E)^-1 b through the Woodbury identity (the factored, regularized matrix)."""
+        Hinv = self.Hinv
+        b = np.concatenate([bt[:, None], bz.T], axis=1)
+        yv = np.einsum("kij,kj->ki", Hinv, b)
+        p = scipy.linalg.cho_solve(self.Cf, self.E(yv[:, 1:].T), check_finite=False)
+        corr = np.zeros_like(b)
+        corr[:, 1:] = self.Et(p).T
+        yv -= np.einsum("kij,kj->ki", Hinv, corr)
+        return yv[:, 1:].T, yv[:, 0]
+
+
+@dataclass
+class _Point:
+    """An iterate: the weights Z (d x K) and bounds t, the predictions' building block X Z, the SOC slacks and
+    multipliers (K x (d+1)) and, for relu, the LP ones of the cone rows (n x K)."""
+
+    Z: np.ndarray
+    t: np.ndarray
+    XZ: np.ndarray
+    s_soc: np.ndarray
+    lam_soc: np.ndarray
+    s_lp: np.ndarray | None
+    lam_lp: np.ndarray | None
+
+
+@dataclass
+class _Residuals:
+    """r_d = Q x + c + G' lam (its Z and t parts) and r_p = G x + s - h (SOC and LP rows)."""
+
+    rdz: np.ndarray
+    rdt: np.ndarray
+    rp_soc: np.ndarray
+    rp_lp: np.ndarray | None
+
+
+@dataclass
+class _Scaled:
+    """The Nesterov-Todd scaling of an iterate (its SOC part; for relu the LP rows' w, v and W^-2), with the
+    iterate's residuals: what a Newton direction is computed from, once :meth:`_Newton.factor` has run for it."""
+
+    nt: _NT
+    res: _Residuals
+    w_lp: np.ndarray | None
+    v_lp: np.ndarray | None
+    d_lp: np.ndarray | None
+
+
+def _shift_soc(u: np.ndarray) -> np.ndarray:
+    a = float(np.max(-_soc_min_eig(u)))
+    return u if a < 0 else u + np.r_[1.0 + a, np.zeros(u.shape[1] - 1)]
+
+
+def _shift_lp(u: np.ndarray) -> np.ndarray:
+    a = float(-u.min())
+    return u if a < 0 else u + (1.0 + a)
+
+
+def _initial_point(kkt: _Newton, y: np.ndarray, beta: float) -> _Point:
+    """CVXOPT's start: x0 minimizes 1/2 x'Qx + c'x + 1/2 ||G x - h||^2, then s0 = h - G x0 and lam0 = G x0 - h,
+    each shifted into the interior of its cones."""
+    n, d, K, relu, S = kkt.n, kkt.d, kkt.K, kkt.relu, kkt.S
+    kkt.factor(np.ones((n, K)) if relu else None, np.broadcast_to(np.eye(d + 1), (K, d + 1, d + 1)).copy())
+    Z, t = kkt.solve_reduced(kkt.Et(y), -beta * np.ones(K))
+    XZ = kkt.X @ Z
+    s_soc = np.concatenate([t[:, None], Z.T], axis=1)
+    lam_soc = -s_soc
+    s_lp = S * XZ if relu else None
+    lam_lp = -s_lp if relu else None
+    s_soc, lam_soc = _shift_soc(s_soc), _shift_soc(lam_soc)
+    if relu:
+        s_lp, lam_lp = _shift_lp(s_lp), _shift_lp(lam_lp)
+    return _Point(Z, t, XZ, s_soc, lam_soc, s_lp, lam_lp)
+
+
+def _residuals(kkt: _Newton, pt: _Point, y: np.ndarray, beta: float) -> _Residuals:
+    """The iterate's residuals (:class:`_Residuals`)."""
+    S = kkt.S
+    rdz = kkt.Et(kkt.E(pt.Z) - y) - pt.lam_soc[:, 1:].T
+    if kkt.relu:
+        rdz -= kkt.X.T @ (S * pt.lam_lp)
+    rdt = beta - pt.lam_soc[:, 0]
+    rp_soc = pt.s_soc - np.concatenate([pt.t[:, None], pt.Z.T], axis=1)
+    rp_lp = pt.s_lp - S * pt.XZ if kkt.relu else None
+    return _Residuals(rdz, rdt, rp_soc, rp_lp)
+
+
+def _centrality(
+    degree: int, s_soc: np.ndarray, lam_soc: np.ndarray, s_lp: np.ndarray | None, lam_lp: np.ndarray | None
+) -> tuple[float, float]:
+    """(mu, smallest eigenvalue of the scaled products v o v over mu): 1 on the central path."""
+    relu = s_lp is not None
+    gap = float(np.einsum("kj,kj->", s_soc, lam_soc)) + (float(np.vdot(s_lp, lam_lp)) if relu else 0.0)
+    mu = gap / degree
+    v = _NT(s_soc.copy(), lam_soc).v
+    low = float(np.min(_soc_min_eig(v))) ** 2
+    if relu:
+        low = min(low, float(np.min(s_lp * lam_lp)))
+    return mu, low / mu if mu > 0 else 0.0
+
+
+def _scale_and_factor(kkt: _Newton, pt: _Point, res: _Residuals) -> _Scaled:
+    """The iterate's Nesterov-Todd scaling, and the Newton matrix factored for it."""
+    nt = _NT(pt.s_soc.copy(), pt.lam_soc)
+    w_lp = v_lp = d_lp = None
+    if kkt.relu:
+        w_lp = np.sqrt(pt.s_lp / pt.lam_lp)
+        v_lp = np.sqrt(pt.s_lp * pt.lam_lp)
+        d_lp = pt.lam_lp / pt.s_lp  # W^-2 of the linear rows
+    kkt.factor(d_lp, nt.matrix(inverse=True))
+    return _Scaled(nt, res, w_lp, v_lp, d_lp)
+
+
+def _direction(
+    kkt: _Newton,
+    sc: _Scaled,
+    q_soc: np.ndarray,
+    q_lp: np.ndarray | None,
+    refine: int,
+    dual_scale: float,
+    verbose: bool,
+) -> tuple[np.ndarray, ...]:
+    """The Newton step for the scaled complementarity target q (W dlam + W^-1 ds = q): dZ, dt from the reduced
+    system, then ds = -r_p - G dx (exact) and dlam = W^-1 q - W^-2 ds (exact), refined against the residual of the
+    stationarity equation Q dx + G' dlam = -r_d. Returns (dZ, dt, ds_soc, dlam_soc, ds_lp, dlam_lp)."""
+    X, S, relu, res, nt = kkt.X, kkt.S, kkt.relu, sc.res, sc.nt
+    wq = nt.apply(q_soc, inverse=True)  # W^-1 q
+    bz = -res.rdz - nt.inv2(res.rp_soc)[:, 1:].T + wq[:, 1:].T
+    bt = -res.rdt - nt.inv2(res.rp_soc)[:, 0] + wq[:, 0]
+    if relu:
+        bz += X.T @ (S * (q_lp / sc.w_lp - sc.d_lp * res.rp_lp))
+    dZ, dt = kkt.solve_reduced(bz, bt)
+    best_res, kept = np.inf, None
+    for k in range(refine + 1):
+        ds_soc = np.concatenate([dt[:, None], dZ.T], axis=1) - res.rp_soc
+        dl_soc = wq - nt.inv2(ds_soc)
+        ez = -res.rdz - kkt.Et(kkt.E(dZ)) + dl_soc[:, 1:].T
+        et = -res.rdt + dl_soc[:, 0]
+        ds_lp = dl_lp = None
+        if relu:
+            ds_lp = S * (X @ dZ) - res.rp_lp
+            dl_lp = q_lp / sc.w_lp - sc.d_lp * ds_lp
+            ez += X.T @ (S * dl_lp)
+        err = max(float(np.abs(ez).max()), float(np.abs(et).max()))
+        prev = best_res
+        if err < best_res:
+            kept, best_res = (dZ.copy(), dt.copy(), ds_soc, dl_soc, ds_lp, dl_lp), err
+        if k == refine or err > 0.5 * prev or err <= 1e-14 * dual_scale:
+            break  # refinement stopped helping (or is done)
+        cz, ct = kkt.solve_reduced(ez, et)
+        dZ += cz
+        dt += ct
+    if verbose:
+        print(f"   stationarity residual {best_res:.1e} after {k} refinements", file=sys.stderr)
+    return kept
+
+
+def _max_step(
+    pt: _Point, ds_soc: np.ndarray, dl_soc: np.ndarray, ds_lp: np.ndarray | None, dl_lp: np.ndarray | None
+) -> float:
+    """Largest step keeping the iterate's s and lam in their cones."""
+    a = min(_soc_step(pt.s_soc, ds_soc), _soc_step(pt.lam_soc, dl_soc))
+    if pt.s_lp is not None:
+        a = min(a, _lp_step(pt.s_lp, ds_lp), _lp_step(pt.lam_lp, dl_lp))
+    return a
+
+
+def _step(
+    kkt: _Newton,
+    sc: _Scaled,
+    pt: _Point,
+    mu: float,
+    cent: float,
+    degree: int,
+    refine: int,
+    dual_scale: float,
+    verbose: bool,
+) -> tuple[_Point, float, float]:
+    """One Mehrotra predictor-corrector step from ``pt`` (scaled and factored in ``sc``), backed off until the new
+    point keeps its distance from the cones' boundaries: (the new point, the step length, sigma)."""
+    relu, nt = kkt.relu, sc.nt
+    # predictor (affine scaling): q = -v
+    aff = _direction(kkt, sc, -nt.v, -sc.v_lp if relu else None, refine, dual_scale, verbose)
+    a_aff = min(1.0, _max_step(pt, *aff[2:]))
+    sigma = (1.0 - a_aff) ** 3
+    # corrector: q = v \ (sigma mu e - (W^-1 ds_a) o (W dlam_a)) - v
+    target = -_soc_jordan(nt.apply(aff[2], inverse=True), nt.apply(aff[3]))
+    target[:, 0] += sigma * mu
+    q_soc = _soc_divide(nt.v, target) - nt.v
+    q_lp = (sigma * mu - aff[4] * aff[5]) / sc.v_lp - sc.v_lp if relu else None
+    dZ, dt, ds_soc, dl_soc, ds_lp, dl_lp = _direction(kkt, sc, q_soc, q_lp, refine, dual_scale, verbose)
+    a = min(1.0, STEP_FRACTION * _max_step(pt, ds_soc, dl_soc, ds_lp, dl_lp))
+    # back off until the new point keeps its distance from the cones' boundaries (a wide neighbourhood of the
+    # central path: smallest eigenvalue of v o v >= CENTRALITY mu, or half the current one)
+    need = min(CENTRALITY, 0.5 * cent)
+    for _ in range(BACKTRACKS):
+        trial = (pt.s_soc + a * ds_soc, pt.lam_soc + a * dl_soc)
+        trial += (pt.s_lp + a * ds_lp, pt.lam_lp + a * dl_lp) if relu else (None, None)
+        if _centrality(degree, *trial)[1] >= need:
+            break
+        a *= 0.8
+    Z = pt.Z + a * dZ
+    return _Point(Z, pt.t + a * dt, kkt.X @ Z, *trial), a, sigma
+
+
 def _soc_min_eig(u: np.ndarray) -> np.ndarray:
     return u[:, 0] - np.linalg.norm(u[:, 1:], axis=1)
 
@@ -175,197 +440,57 @@ class StructuredIPM(Solver):
         formulations=("relu", "gated"),
         certified_gap=True,
         max_size=200_000,
-        options={"max_iter": int, "refine": int, "proximal": float, "verbose": bool},
+        options={
+            "max_iter": Option(int, 100, low=1),
+            "refine": Option(int, 8, low=0, doc="iterative refinement steps per Newton system"),
+            "proximal": Option(float, 1e-8, low=0, high=1, high_open=True, doc="proximal regularization"),
+            "verbose": Option(bool, False),
+        },
     )
     description = "primal-dual interior point specialized to the structure: n x n Schur complement, Mehrotra steps"
 
     def _solve(
         self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None
     ) -> Generator[None, Callback | None, Result]:
-        o = self.options
-        max_iter = int(o.get("max_iter", 100))
-        refine = int(o.get("refine", 8))
-        verbose = bool(o.get("verbose", False))
-        proximal = float(o.get("proximal", 1e-8))
-        if max_iter < 1 or refine < 0 or not (0.0 <= proximal < 1.0):
-            raise InputError("ipm options: max_iter >= 1, refine >= 0 and 0 <= proximal < 1")
+        max_iter, refine = self.option("max_iter"), self.option("refine")
+        verbose, proximal = self.option("verbose"), self.option("proximal")
         relu = get_formulation(formulation).constrained
         X, y, beta = problem.X, problem.y, problem.beta
         n, d = X.shape
         Pn = problem.P
         K = 2 * Pn if relu else Pn
         M = problem.mask_float
-        Msig = np.hstack([M, -M]) if relu else M  # sig_g m_g, n x K
-        S = np.hstack([problem.signs, problem.signs]) if relu else None
         yscale = y_scale(y)
-        delta = proximal * problem.masked_scale
+        kkt = _Newton(X, M, problem.signs, relu, proximal * problem.masked_scale)
         callback = yield  # setup ends here (timed by Solver.setup)
 
         tracer = Tracer(callback)
-
-        def E(Z: np.ndarray) -> np.ndarray:  # n-vector sum_g sig_g m_g o X z_g
-            return np.einsum("ij,ij->i", X, Msig @ Z.T)
-
-        def Et(p: np.ndarray) -> np.ndarray:  # d x K
-            return (X * p[:, None]).T @ Msig
-
-        state: dict[str, object] = {}
-
-        def factor(wlp: np.ndarray | None, Winv: np.ndarray) -> None:
-            """Factor the reduced Newton matrix for LP weights wlp = lam / s (n x K) and the SOC scalings' inverses
-            Winv (K blocks): H_g + delta I, H_g = W_g^-2 + diag(0, X' diag(wlp_g) X), is F_g' F_g for the square root
-            F_g below, whose QR factor R_g gives (H_g + delta I)^-1 = R_g^-1 R_g^-T without squaring the cones'
-            conditioning (a Cholesky factorization of H_g broke down near gaps of 1e-5); then the Schur complement
-            C = I + sum_g (D_g X R_g^-1[1:])(..)' and its Cholesky factor."""
-            C = np.eye(n)
-            Hinv = np.empty((K, d + 1, d + 1))
-            rows = (n if relu else 0) + 2 * (d + 1)
-            step = max(1, CHUNK_BYTES // (8 * rows * (d + 1)))
-            for g0 in range(0, K, step):
-                g1 = min(K, g0 + step)
-                c = g1 - g0
-                # H_g + delta I = F_g' F_g, F_g = [W_g^-1; sqrt(delta) I; diag(sqrt(wlp_g)) [0 X]]; R_g from a QR of F_g
-                F = np.zeros((c, rows, d + 1))
-                F[:, : d + 1] = Winv[g0:g1]
-                idx = np.arange(d + 1)
-                F[:, d + 1 + idx, idx] = np.sqrt(delta)
-                if relu:
-                    F[:, 2 * (d + 1) :, 1:] = np.sqrt(wlp[:, g0:g1]).T[:, :, None] * X[None, :, :]
-                R = np.linalg.qr(F, mode="r")
-                try:
-                    Rinv = np.linalg.inv(R)
-                except np.linalg.LinAlgError:
-                    raise NumericalError("ipm: a block of the Newton matrix is singular") from None
-                Hinv[g0:g1] = Rinv @ Rinv.transpose(0, 2, 1)
-                # columns of D_g X Rinv_g[1:, :]: (H_g^-1)_zz = Rinv_g[1:, :] Rinv_g[1:, :]'
-                XT = X @ Rinv[:, 1:, :].transpose(1, 0, 2).reshape(d, c * (d + 1))
-                XT *= np.repeat(M[:, np.arange(g0, g1) % Pn], d + 1, axis=1)
-                C += XT @ XT.T
-            try:
-                Cf = scipy.linalg.cho_factor(C, lower=True, overwrite_a=True, check_finite=False)
-            except np.linalg.LinAlgError:
-                raise NumericalError("ipm: the Schur complement is not positive definite") from None
-            state.update(Hinv=Hinv, Cf=Cf)
-
-        def solve_reduced(bz: np.ndarray, bt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            """(H + delta I + E'E)^-1 b through the Woodbury identity (the factored, regularized matrix)."""
-            Hinv = state["Hinv"]
-            b = np.concatenate([bt[:, None], bz.T], axis=1)
-            yv = np.einsum("kij,kj->ki", Hinv, b)
-            p = scipy.linalg.cho_solve(state["Cf"], E(yv[:, 1:].T), check_finite=False)
-            corr = np.zeros_like(b)
-            corr[:, 1:] = Et(p).T
-            yv -= np.einsum("kij,kj->ki", Hinv, corr)
-            return yv[:, 1:].T, yv[:, 0]
-
-        # ---- initial point (CVXOPT's): x0 minimizes 1/2 x'Qx + c'x + 1/2 ||G x - h||^2, then s0 = h - G x0 and
-        # lam0 = G x0 - h, each shifted into the interior of its cones
-        factor(np.ones((n, K)) if relu else None, np.broadcast_to(np.eye(d + 1), (K, d + 1, d + 1)).copy())
-        Z, t = solve_reduced(Et(y), -beta * np.ones(K))
-        XZ = X @ Z
-        s_soc = np.concatenate([t[:, None], Z.T], axis=1)
-        lam_soc = -s_soc
-        s_lp = S * XZ if relu else None
-        lam_lp = -s_lp if relu else None
-
-        def shift_soc(u: np.ndarray) -> np.ndarray:
-            a = float(np.max(-_soc_min_eig(u)))
-            return u if a < 0 else u + np.r_[1.0 + a, np.zeros(d)]
-
-        def shift_lp(u: np.ndarray) -> np.ndarray:
-            a = float(-u.min())
-            return u if a < 0 else u + (1.0 + a)
-
-        s_soc, lam_soc = shift_soc(s_soc), shift_soc(lam_soc)
-        if relu:
-            s_lp, lam_lp = shift_lp(s_lp), shift_lp(lam_lp)
+        pt = _initial_point(kkt, y, beta)
         degree = K + (n * K if relu else 0)
-        dual_scale = max(1.0, float(np.abs(Et(y)).max()), beta)
-
-        def centrality(s_soc: np.ndarray, lam_soc: np.ndarray, s_lp: np.ndarray | None, lam_lp: np.ndarray | None):
-            """(mu, smallest eigenvalue of the scaled products v o v over mu): 1 on the central path."""
-            gap = float(np.einsum("kj,kj->", s_soc, lam_soc)) + (float(np.vdot(s_lp, lam_lp)) if relu else 0.0)
-            mu = gap / degree
-            v = _NT(s_soc.copy(), lam_soc).v
-            low = float(np.min(_soc_min_eig(v))) ** 2
-            if relu:
-                low = min(low, float(np.min(s_lp * lam_lp)))
-            return mu, low / mu if mu > 0 else 0.0
-
-        cur = SimpleNamespace()  # the current iterate's scaling and residuals, read by direction and max_step
-
-        def direction(q_soc: np.ndarray, q_lp: np.ndarray | None) -> tuple[np.ndarray, ...]:
-            """The Newton step for the scaled complementarity target q (W dlam + W^-1 ds = q):
-            dZ, dt from the reduced system, then ds = -r_p - G dx (exact) and dlam = W^-1 q - W^-2 ds (exact),
-            refined against the residual of the stationarity equation Q dx + G' dlam = -r_d."""
-            wq = cur.nt.apply(q_soc, inverse=True)  # W^-1 q
-            bz = -cur.rdz - cur.nt.inv2(cur.rp_soc)[:, 1:].T + wq[:, 1:].T
-            bt = -cur.rdt - cur.nt.inv2(cur.rp_soc)[:, 0] + wq[:, 0]
-            if relu:
-                bz += X.T @ (S * (q_lp / cur.w_lp - cur.d_lp * cur.rp_lp))
-            dZ, dt = solve_reduced(bz, bt)
-            best_res, kept = np.inf, None
-            for k in range(refine + 1):
-                ds_soc = np.concatenate([dt[:, None], dZ.T], axis=1) - cur.rp_soc
-                dl_soc = wq - cur.nt.inv2(ds_soc)
-                ez = -cur.rdz - Et(E(dZ)) + dl_soc[:, 1:].T
-                et = -cur.rdt + dl_soc[:, 0]
-                ds_lp = dl_lp = None
-                if relu:
-                    ds_lp = S * (X @ dZ) - cur.rp_lp
-                    dl_lp = q_lp / cur.w_lp - cur.d_lp * ds_lp
-                    ez += X.T @ (S * dl_lp)
-                res = max(float(np.abs(ez).max()), float(np.abs(et).max()))
-                prev = best_res
-                if res < best_res:
-                    kept, best_res = (dZ.copy(), dt.copy(), ds_soc, dl_soc, ds_lp, dl_lp), res
-                if k == refine or res > 0.5 * prev or res <= 1e-14 * dual_scale:
-                    break  # refinement stopped helping (or is done)
-                cz, ct = solve_reduced(ez, et)
-                dZ += cz
-                dt += ct
-            if verbose:
-                print(f"   stationarity residual {best_res:.1e} after {k} refinements", file=sys.stderr)
-            return kept
-
-        def max_step(
-            ds_soc: np.ndarray, dl_soc: np.ndarray, ds_lp: np.ndarray | None, dl_lp: np.ndarray | None
-        ) -> float:
-            """Largest step keeping the current iterate's s and lam in their cones."""
-            a = min(_soc_step(cur.s_soc, ds_soc), _soc_step(cur.lam_soc, dl_soc))
-            if relu:
-                a = min(a, _lp_step(cur.s_lp, ds_lp), _lp_step(cur.lam_lp, dl_lp))
-            return a
-
+        dual_scale = max(1.0, float(np.abs(kkt.Et(y)).max()), beta)
         status, it, cert, obj, viol = "max_iter", 0, np.inf, np.inf, 0.0
         best: tuple[float, int, np.ndarray, float, float, float] | None = None  # (score, it, Z, obj, cert, viol)
         small_steps = 0
         for it in range(1, max_iter + 1):
             # ---- the iterate's objective, violation and certified gap (relubench's stopping rule)
             if relu:
-                obj, cert, viol = dual_gap_relu(problem, Z, XZ, lam_lp)
+                obj, cert, viol = dual_gap_relu(problem, pt.Z, pt.XZ, pt.lam_lp)
             else:
-                (obj, cert), viol = dual_gap_gated(problem, Z, XZ), 0.0
+                (obj, cert), viol = dual_gap_gated(problem, pt.Z, pt.XZ), 0.0
             if not (np.isfinite(obj) and np.isfinite(cert)):
                 raise NumericalError(f"ipm: non-finite objective or gap at iteration {it}")
-            stop = tracer.record(obj, viol, cert)
-            # ---- residuals: r_d = Q x + c + G' lam, r_p = G x + s - h
-            rdz = Et(E(Z) - y) - lam_soc[:, 1:].T
-            if relu:
-                rdz -= X.T @ (S * lam_lp)
-            rdt = beta - lam_soc[:, 0]
-            rp_soc = s_soc - np.concatenate([t[:, None], Z.T], axis=1)
-            rp_lp = s_lp - S * XZ if relu else None
-            mu, cent = centrality(s_soc, lam_soc, s_lp, lam_lp)
+            tracer.record(obj, viol, cert)
+            res = _residuals(kkt, pt, y, beta)
+            mu, cent = _centrality(degree, pt.s_soc, pt.lam_soc, pt.s_lp, pt.lam_lp)
             # the interior point's own test (as Clarabel's): complementarity gap and residuals relative to the data
-            res_d = max(float(np.abs(rdz).max()), float(np.abs(rdt).max())) / dual_scale
-            res_p = max(float(np.abs(rp_soc).max()), float(np.abs(rp_lp).max()) if relu else 0.0) / yscale
+            res_d = max(float(np.abs(res.rdz).max()), float(np.abs(res.rdt).max())) / dual_scale
+            res_p = max(float(np.abs(res.rp_soc).max()), float(np.abs(res.rp_lp).max()) if relu else 0.0) / yscale
             ipm_gap = mu * degree / max(abs(obj), GAP_FLOOR)
             rel = cert / max(abs(obj), GAP_FLOOR)
             score = max(min(rel, max(ipm_gap, res_d, res_p)), viol / yscale)  # the tolerance this point meets
             if best is None or score < best[0]:
-                best = (score, it, Z, obj, cert, viol)
-            if score <= tol or stop:
+                best = (score, it, pt.Z, obj, cert, viol)
+            if score <= tol:
                 status = "optimal"
                 break
             if time_limit is not None and tracer.elapsed() >= time_limit:
@@ -375,44 +500,12 @@ class StructuredIPM(Solver):
                 # the directions have lost their accuracy (the Newton systems' conditioning grows like 1/mu)
                 status = "numerical_error"
                 break
-            # ---- scaling and factorization
-            nt = _NT(s_soc.copy(), lam_soc)
-            if relu:
-                w_lp = np.sqrt(s_lp / lam_lp)
-                v_lp = np.sqrt(s_lp * lam_lp)
-                d_lp = lam_lp / s_lp  # W^-2 of the linear rows
-            factor(d_lp if relu else None, nt.matrix(inverse=True))
-            cur.__dict__.update(nt=nt, rdz=rdz, rdt=rdt, rp_soc=rp_soc, rp_lp=rp_lp, s_soc=s_soc, lam_soc=lam_soc)
-            cur.__dict__.update(s_lp=s_lp, lam_lp=lam_lp, w_lp=w_lp if relu else None, d_lp=d_lp if relu else None)
+            scaled = _scale_and_factor(kkt, pt, res)
             if time_limit is not None and tracer.elapsed() >= time_limit:
                 status = "time_limit"
                 break
-
-            # predictor (affine scaling): q = -v
-            aff = direction(-nt.v, -v_lp if relu else None)
-            a_aff = min(1.0, max_step(*aff[2:]))
-            sigma = (1.0 - a_aff) ** 3
-            # corrector: q = v \ (sigma mu e - (W^-1 ds_a) o (W dlam_a)) - v
-            target = -_soc_jordan(nt.apply(aff[2], inverse=True), nt.apply(aff[3]))
-            target[:, 0] += sigma * mu
-            q_soc = _soc_divide(nt.v, target) - nt.v
-            q_lp = (sigma * mu - aff[4] * aff[5]) / v_lp - v_lp if relu else None
-            dZ, dt, ds_soc, dl_soc, ds_lp, dl_lp = direction(q_soc, q_lp)
-            a = min(1.0, STEP_FRACTION * max_step(ds_soc, dl_soc, ds_lp, dl_lp))
-            # back off until the new point keeps its distance from the cones' boundaries (a wide neighbourhood of
-            # the central path: smallest eigenvalue of v o v >= CENTRALITY mu, or half the current one)
-            need = min(CENTRALITY, 0.5 * cent)
-            for _ in range(BACKTRACKS):
-                trial = (s_soc + a * ds_soc, lam_soc + a * dl_soc)
-                trial += (s_lp + a * ds_lp, lam_lp + a * dl_lp) if relu else (None, None)
-                if centrality(*trial)[1] >= need:
-                    break
-                a *= 0.8
+            pt, a, sigma = _step(kkt, scaled, pt, mu, cent, degree, refine, dual_scale, verbose)
             small_steps = small_steps + 1 if a < SMALL_STEP else 0
-            Z = Z + a * dZ
-            t = t + a * dt
-            s_soc, lam_soc, s_lp, lam_lp = trial
-            XZ = X @ Z
             if verbose:
                 print(
                     f"ipm {it:3d} obj {obj:.10g} cert {cert / max(abs(obj), GAP_FLOOR):.2e} viol {viol:.1e} "

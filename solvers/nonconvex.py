@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,9 +32,10 @@ from relubench.problem.arrays import Array, namespace
 from relubench.problem.instance import ArrayView, Problem
 from relubench.problem.losses import Loss, get_loss
 from relubench.running.attacks import pgd_attack
+from relubench.running.device import Placement
 from relubench.running.reference import reference_optimum
 from relubench.running.result import Callback, Result, Tracer
-from relubench.running.solver import Capabilities, Solver, register
+from relubench.running.solver import Capabilities, Option, Solver, register
 
 
 def _grad(X: Array, y: Array, U: Array, a: Array, beta: float, scale: float, loss: Loss) -> tuple[Array, Array]:
@@ -59,6 +61,15 @@ def _norm2(gU: Array, ga: Array) -> float:
     return float(xp.sum(gU * gU)) + float(xp.sum(ga * ga))
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What one solve works on: the problem, its placement and the problem's arrays there."""
+
+    problem: Problem
+    where: Placement
+    data: Problem | ArrayView
+
+
 class _NetworkBaseline(Solver):
     family = "baseline"
     capabilities = Capabilities(
@@ -67,68 +78,64 @@ class _NetworkBaseline(Solver):
         losses=("squared", "hinge", "logistic"),
         devices=("cpu", "cuda"),
         options={
-            "width": int,
-            "batch_size": int,
-            "epochs": int,
-            "lr": float,
-            "seed": int,
-            "adversarial_eps": float,
-            "pgd_steps": int,
+            "width": Option(int, None, low=1, doc="hidden units; default: the active neurons of the relu optimum"),
+            "batch_size": Option(int, None, low=1, doc="rows per step; default n (full batch)"),
+            "epochs": Option(int, 2000, low=1),
+            "lr": Option(float, None, low=0, low_open=True, doc="step; default: sgd Armijo steps, adam 1e-2"),
+            "seed": Option(int, 0),
+            "adversarial_eps": Option(float, 0.0, low=0, doc="l_inf radius of PGD-perturbed batches (numpy only)"),
+            "pgd_steps": Option(int, 10, low=1),
         },
     )
 
     def width(self, problem: Problem) -> int:
-        if "width" in self.options:
-            m = int(self.options["width"])
-            if m < 1:
-                raise InputError(f"width must be >= 1, got {m}")
-            return m
+        if self.option("width") is not None:
+            return self.option("width")
         return max(1, int(reference_optimum(problem, "nonconvex").active_neurons))
 
     def _solve(
         self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None
     ) -> Generator[None, Callback | None, Result]:
-        o = self.options
+        o = self.option
         m = self.width(problem)
         where = self.placement()
         if self.adversarial and not (where.library == "numpy" and where.precision == "double"):
             raise InputError("adversarial_eps (PGD batches) runs on the numpy placement only")
         where.reset_peak_memory()
-        self.where, self.data = where, where.view(problem)
-        X, y, beta = self.data.X, self.data.y, problem.beta
+        run = _Run(problem, where, where.view(problem))  # this solve's state (never kept on the solver)
+        X, y, beta = run.data.X, run.data.y, problem.beta
         n, d = problem.n, problem.d
-        rng = np.random.default_rng(int(o.get("seed", 0)))
+        rng = np.random.default_rng(o("seed"))
         U = where.asarray(rng.standard_normal((d, m)) / np.sqrt(d))
         a = where.asarray(rng.standard_normal(m) / np.sqrt(m))
-        batch = int(o.get("batch_size", n))
-        batch = min(max(batch, 1), n)
-        epochs = int(o.get("epochs", 2000))
+        batch = min(n if o("batch_size") is None else o("batch_size"), n)
+        epochs = o("epochs")
         callback = yield  # setup ends here (timed by Solver.setup)
         tracer = Tracer(callback)
         loss = get_loss(problem.loss)
         g0U, g0a = _grad(X, y, U, a, beta, 1.0, loss)
         g0 = math.sqrt(_norm2(g0U, g0a))
-        state = self.init_state(problem, U, a, g0U, g0a)
+        state = self.init_state(run, U, a, g0U, g0a)
         status, epoch, gnorm = "max_iter", 0, g0
-        tracer.record(_objective(self.data, U, a))
+        tracer.record(_objective(run.data, U, a))
         xp = where.xp
         for epoch in range(1, epochs + 1):
             if batch == n:
-                U, a = self.step(problem, U, a, None, 1.0, state)
+                U, a = self.step(run, U, a, None, 1.0, state)
             else:
                 perm = rng.permutation(n)
                 for start in range(0, n - batch + 1, batch):  # steps over mini-batches, each vectorized
                     idx = perm[start : start + batch]
-                    U, a = self.step(problem, U, a, idx, n / batch, state)
-            obj = _objective(self.data, U, a)
-            stop = tracer.record(obj)
+                    U, a = self.step(run, U, a, idx, n / batch, state)
+            obj = _objective(run.data, U, a)
+            tracer.record(obj)
             if not (math.isfinite(obj) and bool(xp.all(xp.isfinite(U))) and bool(xp.all(xp.isfinite(a)))):
                 raise NumericalError(
                     f"{self.name}: non-finite objective or weights after epoch {epoch} (step or data too large?)"
                 )
             gU, ga = _grad(X, y, U, a, beta, 1.0, loss)
             gnorm = math.sqrt(_norm2(gU, ga))
-            if (gnorm <= tol * g0 and not self.adversarial) or stop:
+            if gnorm <= tol * g0 and not self.adversarial:
                 status = "optimal"
                 break
             if time_limit is not None and tracer.elapsed() >= time_limit:
@@ -146,42 +153,43 @@ class _NetworkBaseline(Solver):
             device_peak_bytes=where.peak_memory_bytes(),
         )
 
-    def init_state(self, problem: Problem, U: Array, a: Array, gU: Array, ga: Array) -> dict:
+    def init_state(self, run: _Run, U: Array, a: Array, gU: Array, ga: Array) -> dict:
         return {}
 
     @property
     def adversarial(self) -> bool:
-        return self.options.get("adversarial_eps", 0.0) > 0
+        return self.option("adversarial_eps") > 0
 
     def batch_gradient(
-        self, problem: Problem, U: Array, a: Array, idx: np.ndarray | None, scale: float
+        self, run: _Run, U: Array, a: Array, idx: np.ndarray | None, scale: float
     ) -> tuple[Array, Array]:
         """Gradient on the rows idx (None: all); with ``adversarial_eps`` on their PGD-perturbed copies (Madry et
         al. 2018; numpy placement only)."""
+        problem = run.problem
         if idx is None:
-            Xb, yb = self.data.X, self.data.y
+            Xb, yb = run.data.X, run.data.y
             if self.adversarial:
                 Xb, yb = problem.X, problem.y
         else:
-            take = self.where.indices(idx)
-            Xb, yb = self.where.xp.take(self.data.X, take, axis=0), self.where.xp.take(self.data.y, take, axis=0)
+            take = run.where.indices(idx)
+            Xb, yb = run.where.xp.take(run.data.X, take, axis=0), run.where.xp.take(run.data.y, take, axis=0)
         if self.adversarial:
             _, Xb = pgd_attack(
                 Xb,
                 yb,
                 U,
                 a,
-                float(self.options["adversarial_eps"]),
+                self.option("adversarial_eps"),
                 loss=problem.loss,
-                steps=int(self.options.get("pgd_steps", 10)),
+                steps=self.option("pgd_steps"),
                 restarts=1,
                 perturbable=problem.perturbable,
-                seed=int(self.options.get("seed", 0)),
+                seed=self.option("seed"),
             )
         return _grad(Xb, yb, U, a, problem.beta, scale, get_loss(problem.loss))
 
     def step(
-        self, problem: Problem, U: Array, a: Array, idx: np.ndarray | None, scale: float, state: dict
+        self, run: _Run, U: Array, a: Array, idx: np.ndarray | None, scale: float, state: dict
     ) -> tuple[Array, Array]:
         raise NotImplementedError
 
@@ -209,11 +217,12 @@ class SGD(_NetworkBaseline):
     name = "sgd"
     description = "(stochastic) gradient descent on the non-convex two-layer network"
 
-    def init_state(self, problem: Problem, U: Array, a: Array, gU: Array, ga: Array) -> dict:
-        if "lr" in self.options:
-            return {"lr": float(self.options["lr"]), "fixed": True}
-        _, _, lr = _armijo_step(self.data, U, a, gU, ga, 1.0)
-        batch = min(max(int(self.options.get("batch_size", problem.n)), 1), problem.n)
+    def init_state(self, run: _Run, U: Array, a: Array, gU: Array, ga: Array) -> dict:
+        problem = run.problem
+        if self.option("lr") is not None:
+            return {"lr": self.option("lr"), "fixed": True}
+        _, _, lr = _armijo_step(run.data, U, a, gU, ga, 1.0)
+        batch = min(problem.n if self.option("batch_size") is None else self.option("batch_size"), problem.n)
         if self.adversarial:  # the clean objective's Armijo test does not apply to perturbed batches
             return {"lr": lr * batch / problem.n, "fixed": True}
         if batch < problem.n:  # mini-batch gradients are scaled by n / batch: shrink the step alike
@@ -221,11 +230,11 @@ class SGD(_NetworkBaseline):
         return {"lr": lr, "fixed": False}
 
     def step(
-        self, problem: Problem, U: Array, a: Array, idx: np.ndarray | None, scale: float, state: dict
+        self, run: _Run, U: Array, a: Array, idx: np.ndarray | None, scale: float, state: dict
     ) -> tuple[Array, Array]:
-        gU, ga = self.batch_gradient(problem, U, a, idx, scale)
+        gU, ga = self.batch_gradient(run, U, a, idx, scale)
         if idx is None and not state["fixed"]:
-            U, a, lr = _armijo_step(self.data, U, a, gU, ga, state["lr"] * 2.0)
+            U, a, lr = _armijo_step(run.data, U, a, gU, ga, state["lr"] * 2.0)
             state["lr"] = lr
             return U, a
         return U - state["lr"] * gU, a - state["lr"] * ga
@@ -238,7 +247,7 @@ class Adam(_NetworkBaseline):
     name = "adam"
     description = "Adam on the non-convex two-layer network"
 
-    def init_state(self, problem: Problem, U: Array, a: Array, gU: Array, ga: Array) -> dict:
+    def init_state(self, run: _Run, U: Array, a: Array, gU: Array, ga: Array) -> dict:
         xp = namespace(U, a)
         return {
             "t": 0,
@@ -246,15 +255,15 @@ class Adam(_NetworkBaseline):
             "vU": xp.zeros_like(U),
             "ma": xp.zeros_like(a),
             "va": xp.zeros_like(a),
-            "lr": float(self.options.get("lr", 1e-2)),
+            "lr": 1e-2 if self.option("lr") is None else self.option("lr"),
         }
 
     def step(
-        self, problem: Problem, U: Array, a: Array, idx: np.ndarray | None, scale: float, state: dict
+        self, run: _Run, U: Array, a: Array, idx: np.ndarray | None, scale: float, state: dict
     ) -> tuple[Array, Array]:
         b1, b2, eps = 0.9, 0.999, 1e-8
         xp = namespace(U, a)
-        gU, ga = self.batch_gradient(problem, U, a, idx, scale)
+        gU, ga = self.batch_gradient(run, U, a, idx, scale)
         state["t"] += 1
         t = state["t"]
         out = []

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from relubench.errors import InputError, NumericalError
+from relubench.errors import NumericalError
 from relubench.problem.arrays import Array, namespace
 from relubench.problem.formulations import (
     adjoint_groups,
@@ -55,7 +55,7 @@ from relubench.problem.instance import ArrayView, Problem, y_scale
 from relubench.problem.losses import SMOOTH_LOSSES, get_loss
 from relubench.running.device import Placement
 from relubench.running.result import Callback, Result, Tracer
-from relubench.running.solver import Capabilities, Solver, register
+from relubench.running.solver import Capabilities, Option, Solver, register
 from relubench.solvers import fused_kernels
 
 # (H = X Z, whether the gradient is needed) -> (value, dvalue/dH or None), arrays of any library
@@ -225,12 +225,21 @@ class FISTA(Solver):
         devices=("cpu", "cuda"),
         warm_start=True,
         certified_gap=True,
-        options={"max_iter": int, "check_every": int},
+        options={
+            "max_iter": Option(int, 100_000, low=1),
+            "check_every": Option(int, 10, low=1, doc="iterations between gap checks"),
+        },
     )
     description = "accelerated proximal gradient with line search and restart (gated formulation)"
 
     def _solve(
-        self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None
+        self,
+        problem: Problem,
+        formulation: str,
+        tol: float,
+        time_limit: float | None,
+        callback: Callback | None,
+        init: dict[str, np.ndarray] | None = None,
     ) -> Generator[None, Callback | None, Result]:
         where = self.placement()
         where.reset_peak_memory()
@@ -247,27 +256,27 @@ class FISTA(Solver):
         def on_check(Z: Array, XZ: Array) -> bool:
             obj, gap = dual_gap_gated(exact, double(Z), double(XZ))
             state["gap"] = gap
-            user_stop = tracer.record(obj, 0.0, gap)
+            tracer.record(obj, 0.0, gap)
             if gap <= tol * abs(obj):
                 state["status"] = "optimal"
                 return True
             if time_limit is not None and tracer.elapsed() >= time_limit:
                 state["status"] = "time_limit"
                 return True
-            return user_stop
+            return False
 
         deadline = None if time_limit is None else tracer.start + time_limit
-        Z0 = where.asarray(self.init["U"]) if self.init is not None else where.zeros((problem.d, problem.groups))
+        Z0 = where.asarray(init["U"]) if init is not None else where.zeros((problem.d, problem.groups))
         Z, XZ, L, it, _ = fista(
             data.X,
             smooth,
             problem.beta,
             Z0,
             L,
-            int(self.options.get("max_iter", 100_000)),
+            self.option("max_iter"),
             0.0,
             deadline,
-            int(self.options.get("check_every", 10)),
+            self.option("check_every"),
             on_check,
         )
         if state["status"] == "max_iter":  # stopped by max_iter or the deadline: certify the final iterate
@@ -329,14 +338,16 @@ class AugmentedLagrangian(Solver):
         warm_start=True,
         certified_gap=True,
         options={
-            "rho": float,
-            "max_outer": int,
-            "inner_iter": int,
-            "check_every": int,
-            "rho_growth": float,
-            "inner_floor": float,
-            "fused": bool,
-            "violation_tol": float,
+            "rho": Option(float, None, low=0, low_open=True, doc="penalty; default: the loss's curvature / ||X||^2"),
+            "max_outer": Option(int, 500, low=1, doc="multiplier updates"),
+            "inner_iter": Option(int, 2000, low=1, doc="FISTA iterations per inner solve"),
+            "check_every": Option(int, 10, low=1),
+            "rho_growth": Option(float, 2.0, low=1, doc="rho's factor when the violation stalls"),
+            "inner_floor": Option(float, 1e-2, low=0, low_open=True),
+            "fused": Option(bool, None, doc="fused numba passes; default: on from n 2P >= 1e6 (numpy, one output)"),
+            "violation_tol": Option(
+                float, None, low=0, low_open=True, doc="violation a stopping point may have, x max|y| (default tol)"
+            ),
         },
     )
     description = "augmented Lagrangian with FISTA inner solves (relu formulation)"
@@ -349,28 +360,32 @@ class AugmentedLagrangian(Solver):
         elif problem.outputs != 1:
             why_not = "they handle one output"
         entries = problem.n * 2 * problem.P
-        if not fused_kernels.wanted("al", self.options.get("fused"), why_not, entries, fused_kernels.MIN_ENTRIES):
+        if not fused_kernels.wanted("al", self.option("fused"), why_not, entries, fused_kernels.MIN_ENTRIES):
             return None
         return fused_kernels.kernels()
 
     def _solve(
-        self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None
+        self,
+        problem: Problem,
+        formulation: str,
+        tol: float,
+        time_limit: float | None,
+        callback: Callback | None,
+        init: dict[str, np.ndarray] | None = None,
     ) -> Generator[None, Callback | None, Result]:
         beta = problem.beta
         Pn = problem.groups
-        o = self.options
+        o = self.option
         where = self.placement()
         where.reset_peak_memory()
         xp, data = where.xp, where.view(problem)
         exact, double = where.checker(problem)
         X = data.X
         S2 = xp.concat([data.group_signs, data.group_signs], axis=1)
-        if not o.get("violation_tol", 1.0) > 0:
-            raise InputError(f"solver 'al' option 'violation_tol' must be > 0, got {o['violation_tol']!r}")
         loss_of = smooth_loss(data, 2)
         LF = CURVATURE[problem.loss] * power_lipschitz(data, 2, where=where)
         xnorm2 = float(np.linalg.norm(problem.X, 2) ** 2)  # on the host: d x d work after one X^T X
-        rho = float(o.get("rho", LF / xnorm2 if xnorm2 > 0 else 1.0))
+        rho = (LF / xnorm2 if xnorm2 > 0 else 1.0) if o("rho") is None else o("rho")
         lam = where.zeros((problem.n, 2 * Pn))
         fused = self._fused_kernels(problem, where)
         where.synchronize()
@@ -378,9 +393,9 @@ class AugmentedLagrangian(Solver):
         tracer = Tracer(callback)
         deadline = None if time_limit is None else tracer.start + time_limit
         yscale = y_scale(problem.y)
-        vtol = float(o.get("violation_tol", tol)) * yscale  # cone violation a stopping point may have
-        if self.init is not None:
-            Z = where.asarray(np.hstack([self.init["V"], self.init["W"]]))
+        vtol = (tol if o("violation_tol") is None else o("violation_tol")) * yscale  # violation a stop may have
+        if init is not None:
+            Z = where.asarray(np.hstack([init["V"], init["W"]]))
         else:
             Z = where.zeros((problem.d, 2 * Pn))
         L = LF + rho * xnorm2
@@ -388,16 +403,14 @@ class AugmentedLagrangian(Solver):
         prev_viol, prev_obj, prev_settled = np.inf, np.inf, False
         viol = np.inf
         grad_tol = 1e-2 * yscale
-        inner_iter = int(o.get("inner_iter", 2000))
-        growth = float(o.get("rho_growth", 2.0))
-        user = {"stop": False}
+        inner_iter, growth = o("inner_iter"), o("rho_growth")
 
         def on_check(Zc: Array, XZc: Array) -> bool:
             obj = loss_of(XZc, False)[0] + beta * group_norm_sum(Zc)
-            user["stop"] = tracer.record(obj, max(0.0, -float(xp.min(S2 * XZc))))
-            return user["stop"]
+            tracer.record(obj, max(0.0, -float(xp.min(S2 * XZc))))
+            return False
 
-        for outer in range(1, int(o.get("max_outer", 500)) + 1):
+        for outer in range(1, o("max_outer") + 1):
             lor, rS2 = lam / rho, rho * S2
             if fused is not None:
                 smooth = fused_smooth(problem, fused, lor, rho)
@@ -413,13 +426,13 @@ class AugmentedLagrangian(Solver):
                     return value, None if g is None else g - rS2 * Pen
 
             Z, XZ, L, it, gmap = fista(
-                X, smooth, beta, Z, L, inner_iter, grad_tol, deadline, int(o.get("check_every", 10)), on_check
+                X, smooth, beta, Z, L, inner_iter, grad_tol, deadline, o("check_every"), on_check
             )
             total_it += it
             lam = xp.clip(lam - rho * (S2 * XZ), min=0.0)
             obj, gap, viol = dual_gap_relu(exact, double(Z), double(XZ), double(lam))
             # the certified gap of an outer step (its multipliers are a dual point); none for infeasible points
-            user["stop"] = tracer.record(obj, viol, gap if viol <= vtol else None) or user["stop"]
+            tracer.record(obj, viol, gap if viol <= vtol else None)
             if deadline is not None and time.perf_counter() >= deadline:
                 status = "time_limit"
                 break
@@ -427,13 +440,13 @@ class AugmentedLagrangian(Solver):
             settled = viol <= vtol and abs(obj - prev_obj) <= tol * abs(obj)
             kkt = settled and prev_settled
             prev_settled = settled
-            if gap <= tol * abs(obj) and viol <= vtol or kkt or user["stop"]:
+            if gap <= tol * abs(obj) and viol <= vtol or kkt:
                 status = "optimal"
                 break
             if viol > 0.5 * prev_viol and viol > vtol:
                 rho *= growth
             prev_viol, prev_obj = viol, obj
-            grad_tol = max(grad_tol * 0.5, float(o.get("inner_floor", 1e-2)) * min(tol * yscale, vtol))
+            grad_tol = max(grad_tol * 0.5, o("inner_floor") * min(tol * yscale, vtol))
         certified = viol <= vtol
         return Result(
             self.name,

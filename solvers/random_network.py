@@ -5,7 +5,7 @@ from __future__ import annotations
 from relubench.problem.instance import Problem
 from relubench.running.attacks import random_network
 from relubench.running.result import Callback, Result
-from relubench.running.solver import Capabilities, Solver, register
+from relubench.running.solver import Capabilities, Option, Solver, register
 
 
 @register
@@ -19,11 +19,11 @@ class RandomNetwork(Solver):
         formulations=("nonconvex",),
         losses=("squared", "hinge", "logistic"),
         benchmark=False,
-        options={"width": int, "seed": int},
+        options={"width": Option(int, 100, low=1), "seed": Option(int, 0)},
     )
 
     def _solve(
         self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None
     ) -> Result:
-        U, a = random_network(problem.d, int(self.options.get("width", 100)), int(self.options.get("seed", 0)))
+        U, a = random_network(problem.d, self.option("width"), self.option("seed"))
         return Result(self.name, formulation, "untrained", weights={"U": U, "a": a}, message="Gaussian weights")

@@ -267,7 +267,26 @@ def cmd_attack(args: argparse.Namespace) -> int:
     return 0
 
 
+def _options_of(name: str) -> list[dict[str, Any]]:
+    return [
+        {"option": key, "type": o.kind.__name__, "default": o.default, "accepts": o.accepted(), "what": o.doc}
+        for key, o in sorted(solver_class(name).capabilities.options.items())
+    ]
+
+
 def cmd_solvers(args: argparse.Namespace) -> int:
+    if args.options is not None:
+        rows = _options_of(args.options)  # an unknown name is refused with the known ones
+        if args.json:
+            print(json.dumps(rows, indent=1))
+        elif rows:
+            cols = ["option", "type", "default", "accepts", "what"]
+            shown = [{**r, "default": "auto" if r["default"] is None else r["default"]} for r in rows]
+            print_aligned([cols] + [[_cell(r[c]) for c in cols] for r in shown])
+            print("\nauto: the backend chooses from the problem (see 'what')")
+        else:
+            print(f"{args.options} takes no options")
+        return 0
     rows = []
     for name in solver_names():
         cls = solver_class(name)

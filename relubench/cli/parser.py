@@ -64,16 +64,6 @@ def _nonnegative_int(text: str) -> int:
     return _count(text, 0)
 
 
-def _finite_number(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(v):
-        raise argparse.ArgumentTypeError(f"must be finite, got {text!r}")
-    return v
-
-
 def _fraction(text: str) -> float:
     v = _finite_float(text, positive=False)
     if v >= 1:
@@ -111,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     so = sub.add_parser("solvers", help="list every backend with its capabilities and availability")
     so.add_argument("--json", action="store_true", help="one JSON array of objects instead of the table")
+    so.add_argument("--options", metavar="NAME", help="the options of one backend: type, default, accepted values")
     ds = sub.add_parser("datasets", help="list the built-in datasets: task, size, classes, source, licence")
     ds.add_argument("--json", action="store_true", help="one JSON array of objects instead of the table")
     sw = sub.add_parser(

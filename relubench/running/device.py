@@ -32,7 +32,6 @@ from relubench.resources import require_memory
 
 ARRAY_LIBRARIES = {"cpu": ("numpy", "torch", "array-api-strict"), "cuda": ("torch",)}
 PRECISIONS = ("double", "single")
-DEVICE_OPTIONS = {"device": str, "array_library": str, "precision": str}
 
 
 @cache

@@ -34,7 +34,6 @@ from relubench.problem.formulations import evaluate, get_formulation
 from relubench.problem.instance import Problem, y_scale
 from relubench.problem.spec import ProblemClass
 from relubench.running.device import (
-    DEVICE_OPTIONS,
     PRECISIONS,
     Placement,
     check_placement,
@@ -53,17 +52,70 @@ _LOADED = False
 
 
 @dataclass(frozen=True)
+class Option:
+    """One option a backend takes: its type, its default and the values it accepts, declared with the backend's
+    capabilities and checked (by :func:`check_options`) wherever options arrive -- the command line, a sweep config
+    as it is loaded, an instance built in code -- before any work. ``default`` None: the backend chooses at solve
+    time from the problem (``doc`` says how). ``low``/``high`` bound numbers (excluded with ``low_open`` /
+    ``high_open``); ``choices`` lists the strings a str option takes."""
+
+    kind: type
+    default: Any = None
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple[str, ...] | None = None
+    doc: str = ""
+
+    def accepted(self) -> str:
+        """The values it accepts, in words ('' for any value of its type)."""
+        if self.choices is not None:
+            return "one of " + ", ".join(map(repr, self.choices))
+        parts = []
+        if self.low is not None:
+            parts.append(f"{'>' if self.low_open else '>='} {self.low:g}")
+        if self.high is not None:
+            parts.append(f"{'<' if self.high_open else '<='} {self.high:g}")
+        return " and ".join(parts)
+
+    def check(self, solver: str, key: str, value: Any) -> Any:
+        """The value converted to the option's type; InputError naming the solver and option if it is not one."""
+        abstract = {int: numbers.Integral, float: numbers.Real}.get(self.kind, self.kind)
+        ok = isinstance(value, abstract) and (self.kind is bool or not isinstance(value, bool))
+        if ok and self.kind is float and not math.isfinite(value):
+            ok = False
+        if not ok:
+            raise InputError(f"solver {solver!r} option {key!r} must be {self.kind.__name__}, got {value!r}")
+        value = self.kind(value)
+        bad = (
+            (self.choices is not None and value not in self.choices)
+            or (self.low is not None and (value <= self.low if self.low_open else value < self.low))
+            or (self.high is not None and (value >= self.high if self.high_open else value > self.high))
+        )
+        if bad:
+            raise InputError(f"solver {solver!r} option {key!r} must be {self.accepted()}, got {value!r}")
+        return value
+
+
+def as_option(spec: Option | type) -> Option:
+    """An :class:`Option` as declared, or one of a bare type (any value of it; the backend's default)."""
+    return spec if isinstance(spec, Option) else Option(spec)
+
+
+@dataclass(frozen=True)
 class Capabilities:
     """What a backend can solve and how it should be offered. Declared once, in the backend's own file.
 
-    ``options`` maps each solver option the backend accepts to its type (int, float, bool or str); an unknown
-    option is an error. ``time_limit``: the backend honours the time limit it is given; one that cannot (ECOS)
-    is run in a separate process killed at the limit plus ``ISOLATION_GRACE_S`` (its start not counted).
+    ``options`` maps each solver option the backend accepts to an :class:`Option` (type, default, accepted values;
+    a bare type stands for an Option of that type); an unknown option is an error. ``time_limit``: the backend
+    honours the time limit it is given; one that cannot (ECOS) is run in a separate process killed at the limit
+    plus ``ISOLATION_GRACE_S`` (its start not counted).
     ``max_size``: the largest n * P (rows x patterns) it should be offered in benchmarks (None: no limit);
     ``max_rows``: the largest n (a backend holding n x n matrices).
     ``benchmark``: offered in the asv grid (cross-check routes are not). ``reference_rank``: may compute
     reference optima at high accuracy; lower ranks are tried first (None: never). ``devices``: where it computes;
-    a backend with more than ``cpu`` also takes the options of :data:`relubench.running.device.DEVICE_OPTIONS`
+    a backend with more than ``cpu`` also takes the options of the placement options (device, array_library, precision)
     (device, array_library, precision), added here; ``precisions``: the values its option precision takes
     (default double and single; ADMM's own: mixed and double).
     """
@@ -80,7 +132,7 @@ class Capabilities:
     benchmark: bool = True
     reference_rank: int | None = None
     time_limit: bool = True
-    options: Mapping[str, type] = field(default_factory=lambda: MappingProxyType({}))
+    options: Mapping[str, Option] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
         for f in self.formulations:
@@ -88,8 +140,15 @@ class Capabilities:
         bad = [d for d in self.devices if d not in DEVICES]
         if not self.formulations or bad or "cpu" not in self.devices:
             raise TypeError(f"capabilities need formulations and devices in {DEVICES} (cpu among them), got {self!r}")
-        if len(self.devices) > 1:
-            object.__setattr__(self, "options", MappingProxyType({**DEVICE_OPTIONS, **self.options}))
+        options = dict(self.options)
+        if len(self.devices) > 1:  # the placement options (their values checked by check_placement)
+            placed = {
+                "device": Option(str, "cpu", doc="where it computes: " + ", ".join(self.devices)),
+                "array_library": Option(str, None, doc="numpy, torch, array-api-strict (default numpy; cuda: torch)"),
+                "precision": Option(str, self.precisions[0], doc="one of " + ", ".join(self.precisions)),
+            }
+            options = {**placed, **options}
+        object.__setattr__(self, "options", MappingProxyType({k: as_option(v) for k, v in options.items()}))
 
     def why_not(self, pc: ProblemClass) -> str | None:
         """None when the backend solves problems of class ``pc``, else the reason it does not."""
@@ -108,9 +167,10 @@ class Capabilities:
 
 @dataclass(eq=False)
 class Prepared:
-    """A backend set up for one solve (:meth:`Solver.setup`): the setup's wall time in ``seconds`` and the
-    suspended solve. ``result`` is set when the setup already decided the outcome (unavailable, a numerical
-    error). Single use: :meth:`Solver.solve` marks it ``used``."""
+    """A backend set up for one solve (:meth:`Solver.setup`): the setup's wall time in ``seconds``, the
+    suspended solve and everything else of that solve (its warm start); the solver object keeps nothing of it.
+    ``result`` is set when the setup already decided the outcome (unavailable, a numerical error). Single use:
+    :meth:`Solver.solve` marks it ``used``."""
 
     solver: str
     problem: Problem
@@ -121,6 +181,7 @@ class Prepared:
     run: Generator[None, Callback | None, Result] | None = None
     result: Result | None = None
     used: bool = False
+    init: dict[str, np.ndarray] | None = None  # the starting weights of this solve (warm-starting backends)
 
 
 class Solver:
@@ -139,7 +200,10 @@ class Solver:
 
     def __init__(self, **options: Any) -> None:
         self.options = check_options(type(self), options)
-        self.init: dict[str, np.ndarray] | None = None
+
+    def option(self, key: str) -> Any:
+        """The option's value: as given, else its declared default (None: the backend chooses from the problem)."""
+        return self.options[key] if key in self.options else self.capabilities.options[key].default
 
     @classmethod
     def available(cls) -> tuple[bool, str]:
@@ -163,7 +227,9 @@ class Solver:
     ) -> Result | Generator[None, Callback | None, Result]:
         """The backend's work. A plain function is all solve (no setup). A generator function sets up, then
         ``callback = yield`` (setup ends there: :meth:`setup` times it), then solves and returns the Result; the
-        ``callback`` argument is None then, the progress callback arrives at the yield."""
+        ``callback`` argument is None then, the progress callback arrives at the yield. Backends that declare
+        ``warm_start`` also take ``init`` (keyword): the starting weights of this solve, or None. Everything a solve
+        needs is passed in or local to it: nothing of one solve is kept on the solver."""
         raise NotImplementedError
 
     def setup(
@@ -179,8 +245,8 @@ class Solver:
         (``prepared=``) with the same arguments; its ``seconds`` become the result's ``setup_s``. Single use.
         Raises InputError for a problem the backend does not solve or bad arguments, like :meth:`solve`."""
         pc = self._check_call(problem, formulation, tol, time_limit)
-        self.init = check_init(problem, pc, init) if init is not None and self.capabilities.warm_start else None
-        prepared = Prepared(self.name, problem, pc.formulation, tol, time_limit)
+        start_at = check_init(problem, pc, init) if init is not None and self.capabilities.warm_start else None
+        prepared = Prepared(self.name, problem, pc.formulation, tol, time_limit, init=start_at)
         ok, reason = self.available()
         if not ok:
             prepared.result = Result(self.name, pc.formulation, "unavailable", message=f"unavailable: {reason}")
@@ -199,7 +265,9 @@ class Solver:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             start = time.perf_counter()
             try:
-                prepared.run, prepared.result, prepared.seconds = _start(self, problem, pc.formulation, tol, time_limit)
+                prepared.run, prepared.result, prepared.seconds = _start(
+                    self, problem, pc.formulation, tol, time_limit, prepared.init
+                )
             except NumericalError as exc:
                 prepared.result = self._numerical_error(pc, exc)
                 prepared.seconds = time.perf_counter() - start
@@ -233,11 +301,11 @@ class Solver:
     ) -> Result:
         """Solve ``problem`` (see the class docstring). ``init``: a starting point (weights of the formulation,
         e.g. the solution at a neighbouring beta) used by backends whose capabilities declare ``warm_start``
-        and ignored by the others; backends read it as ``self.init``. ``prepared``: what :meth:`setup` returned
-        for the same problem, formulation, tolerance and time limit (its setup is then not done again); without
-        it, solve sets up first. The result's ``setup_s`` is the setup's time (plus any setup a backend's solver
-        reports doing inside its solve call, such as SCS's factorization through cvxpy), ``solve_s`` the rest; the
-        time limit bounds the solve (after the setup)."""
+        and ignored by the others; it reaches the backend's ``_solve`` as its ``init`` argument. ``prepared``: what
+        :meth:`setup` returned for the same problem, formulation, tolerance and time limit (its setup is then not
+        done again); without it, solve sets up first. The result's ``setup_s`` is the setup's time (plus any setup a
+        backend's solver reports doing inside its solve call, such as SCS's factorization through cvxpy),
+        ``solve_s`` the rest; the time limit bounds the solve (after the setup)."""
         if prepared is None:
             prepared = self.setup(problem, formulation, tol, time_limit, init)
         else:
@@ -261,7 +329,9 @@ class Solver:
                     elif prepared.run is not None:
                         res = _resume(prepared.run, callback, prepared.seconds)
                     else:
-                        res = self._solve(problem, pc.formulation, tol, time_limit, callback)
+                        res = self._solve(
+                            problem, pc.formulation, tol, time_limit, callback, **_warm(self, prepared.init)
+                        )
                 except NumericalError as exc:
                     return self._numerical_error(pc, exc)
         if res.status == "unavailable":
@@ -330,7 +400,7 @@ def _isolated_solve(
         solver.available()  # imports the backend's library before the clock starts
         send.send(("ready", None))
         if inspect.isgeneratorfunction(type(solver)._solve):
-            run, res, seconds = _start(solver, problem, formulation, tol, None)
+            run, res, seconds = _start(solver, problem, formulation, tol, None, None)
             if run is not None:
                 res = _resume(run, None, seconds)
         else:
@@ -342,13 +412,23 @@ def _isolated_solve(
         send.send(("error", f"{type(exc).__name__}: {exc}"))
 
 
+def _warm(solver: Solver, init: dict[str, np.ndarray] | None) -> dict[str, Any]:
+    """The keyword a warm-starting backend's ``_solve`` takes (its starting weights); none for the others."""
+    return {"init": init} if solver.capabilities.warm_start else {}
+
+
 def _start(
-    solver: Solver, problem: Problem, formulation: str, tol: float, time_limit: float | None
+    solver: Solver,
+    problem: Problem,
+    formulation: str,
+    tol: float,
+    time_limit: float | None,
+    init: dict[str, np.ndarray] | None,
 ) -> tuple[Generator[None, Callback | None, Result] | None, Result | None, float]:
     """Run a generator backend's ``_solve`` to its yield (the end of its setup), timed: (the suspended run, None,
     seconds), or (None, its Result, seconds) when it finished during its setup (e.g. a trivial problem)."""
     start = time.perf_counter()
-    run = solver._solve(problem, formulation, tol, time_limit, None)
+    run = solver._solve(problem, formulation, tol, time_limit, None, **_warm(solver, init))
     try:
         next(run)
     except StopIteration as stop:
@@ -384,21 +464,15 @@ def check_init(problem: Problem, pc: ProblemClass, init: Mapping[str, np.ndarray
 
 
 def check_options(cls: type[Solver], options: Mapping[str, Any]) -> dict[str, Any]:
-    """Options converted to their declared types; InputError naming an unknown option or a value of a wrong type."""
+    """Options converted to their declared types; InputError naming an unknown option, a value of a wrong type or
+    one outside the values the option accepts (:class:`Option`)."""
     declared = cls.capabilities.options
     out = {}
     for key, value in options.items():
         if key not in declared:
             known = ", ".join(sorted(declared)) or "none"
             raise InputError(f"solver {cls.name!r} has no option {key!r} (its options: {known})")
-        kind = declared[key]
-        abstract = {int: numbers.Integral, float: numbers.Real}.get(kind, kind)
-        ok = isinstance(value, abstract) and (kind is bool or not isinstance(value, bool))
-        if ok and kind is float and not math.isfinite(value):
-            ok = False
-        if not ok:
-            raise InputError(f"solver {cls.name!r} option {key!r} must be {kind.__name__}, got {value!r}")
-        out[key] = kind(value)
+        out[key] = declared[key].check(cls.name, key, value)
     if len(cls.capabilities.devices) > 1:
         check_placement(out, cls.capabilities.devices, cls.capabilities.precisions)
     return out
