@@ -157,7 +157,7 @@ def trace_rows(trace: list[TracePoint]) -> list[list[float | None]]:
 class Tracer:
     """Collects TracePoints relative to a start time and forwards them to an optional user callback.
 
-    The callback may return True to ask the solver to stop early.
+    The callback only watches (progress printing): what it returns is ignored, and a solve never ends on it.
     """
 
     def __init__(self, callback: Callback | None = None) -> None:
@@ -168,10 +168,9 @@ class Tracer:
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
 
-    def record(self, objective: float, max_violation: float = 0.0, certified_gap: float | None = None) -> bool:
+    def record(self, objective: float, max_violation: float = 0.0, certified_gap: float | None = None) -> None:
         cg = None if certified_gap is None else float(certified_gap)
         p = TracePoint(self.elapsed(), float(objective), float(max_violation), cg)
         self.points.append(p)
         if self.callback is not None:
-            return bool(self.callback(p))
-        return False
+            self.callback(p)
