@@ -12,8 +12,12 @@ from typing import IO, Any
 from relubench.errors import InputError
 
 
-def write_whole(path: str | Path, write: Callable[[IO[Any]], object], binary: bool = True) -> None:
-    """Call ``write(file)`` on a temporary file next to ``path``, then rename it to ``path``.
+def write_whole(
+    path: str | Path, write: Callable[[IO[Any]], object], binary: bool = True, durable: bool = False
+) -> None:
+    """Call ``write(file)`` on a temporary file next to ``path``, then rename it to ``path``. ``durable``: the
+    temporary file is flushed to the disk (fsync) before the rename, so that a power cut leaves the old or the new
+    file, never an empty one (the results table). The one way relubench replaces a file.
 
     InputError when the folder cannot take the temporary file (missing, read-only) or ``path`` is not a file.
     """
@@ -27,6 +31,9 @@ def write_whole(path: str | Path, write: Callable[[IO[Any]], object], binary: bo
     try:
         with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as fh:
             write(fh)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

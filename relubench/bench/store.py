@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
+from relubench.atomic import write_whole
 from relubench.errors import InputError
 from relubench.running.result import FAILED_STATUSES
 
@@ -108,16 +108,7 @@ class ResultStore:
             os.fsync(fh.fileno())
 
     def _write(self, df: pd.DataFrame) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".parquet")
-        os.close(fd)
-        try:
-            df.to_parquet(tmp, index=False)
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_whole(self.path, lambda fh: df.to_parquet(fh, index=False), durable=True)
 
     # ---- claims: concurrent sweeps do not run the same case twice
 
@@ -174,10 +165,7 @@ class ResultStore:
             return {}  # none yet, or damaged: claims only prevent duplicate work, the table is the record
 
     def _write_claims(self, claims: dict[str, dict[str, Any]]) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(claims, fh)
-        os.replace(tmp, self.claims_path)
+        write_whole(self.claims_path, lambda fh: json.dump(claims, fh), binary=False)
 
     # ---- recovery
 

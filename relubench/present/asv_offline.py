@@ -95,10 +95,7 @@ def make_offline(html_dir: str | Path) -> list[Path]:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     for page, new in rewritten:
-        fd, tmp = tempfile.mkstemp(dir=root, prefix=".tmp-", suffix=".html")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(new)
-        os.replace(tmp, page)
+        write_whole(page, lambda fh, text=new: fh.write(text), binary=False)
     return [page for page, _ in rewritten]
 
 

@@ -17,13 +17,13 @@ import json
 import math
 import os
 import sys
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from relubench.errors import ReluBenchError
+from relubench.atomic import write_whole
+from relubench.errors import InputError, ReluBenchError
 from relubench.problem.formulations import RELU, get_formulation, group_norms, prune_neurons
 from relubench.problem.instance import Problem
 from relubench.running.solver import get_solver, reference_solvers
@@ -67,18 +67,6 @@ def gap_floor(y: np.ndarray) -> float:
 def relative_gap(value: float, reference: float, floor: float = 0.0) -> float:
     """(f - f*) / max(|f*|, floor) (signed: an infeasible point may lie below f*); floor: :func:`gap_floor`."""
     return (value - reference) / max(abs(reference), floor, 1e-300)
-
-
-def _atomic_write_json(path: Path, obj: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _cache_path(problem: Problem, formulation: str) -> tuple[str, str, Path]:
@@ -151,7 +139,10 @@ def reference_optimum(problem: Problem, formulation: str = "relu", use_cache: bo
     ref = Reference(last.objective, form, last.solver, last.status, last.max_violation, key, active)
     if use_cache:
         try:
-            _atomic_write_json(path, {**asdict(ref), "checksum": ref.checksum()})
-        except OSError as exc:  # the reference is still good: say why it was not kept, and return it
-            print(f"relubench: warning: reference not cached ({cache_dir()}: {exc.strerror})", file=sys.stderr)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            entry = {**asdict(ref), "checksum": ref.checksum()}
+            write_whole(path, lambda fh: json.dump(entry, fh), binary=False)
+        except (OSError, InputError) as exc:  # the reference is still good: say why it was not kept, and return it
+            why = exc.strerror if isinstance(exc, OSError) else str(exc)
+            print(f"relubench: warning: reference not cached ({cache_dir()}: {why})", file=sys.stderr)
     return ref
