@@ -54,13 +54,17 @@ def make_throwaway_repo(root):
     """A clone of this repository with two extra commits: a no-op change, then a 2x ADMM slowdown."""
     repo = root / "repo"
     subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(repo)], check=True)
-    # uncommitted work in the checkout under test travels too, so the clone benchmarks this tree
-    for rel in subprocess.run(
-        ["git", "ls-files", "-m", "-o", "--exclude-standard"], cwd=ROOT, check=True, capture_output=True, text=True
-    ).stdout.split():
+    # uncommitted work in the checkout under test travels too (staged or not, new, deleted), so that the clone
+    # benchmarks this tree
+    def listed(*args):
+        return subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True, text=True).stdout.split()
+
+    for rel in listed("diff", "--name-only", "--no-renames", "HEAD") + listed("ls-files", "-o", "--exclude-standard"):
         if (ROOT / rel).is_file():
             (repo / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / rel, repo / rel)
+        elif (repo / rel).is_file():
+            (repo / rel).unlink()
     git(repo, "checkout", "-q", "-B", "main")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "--allow-empty", "-m", "base")

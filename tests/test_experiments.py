@@ -14,11 +14,11 @@ from relubench.bench.worker import execute
 from relubench.datasets import load_dataset
 from relubench.problem import Problem
 from relubench.problem.formulations import (
+    RELU,
     group_norms,
-    network_from_convex,
+    network_from_blocks,
     nonconvex_objective,
     prune_neurons,
-    relu_objective,
     relu_violation,
 )
 from relubench.running.solver import get_solver
@@ -36,10 +36,10 @@ def test_pruning_keeps_the_optimum_with_at_most_n_plus_1_neurons():
     V2, W2 = prune_neurons(pb, V, W)
     after = int((group_norms(np.hstack([V2, W2])) > 0).sum())
     assert after <= pb.n + 1
-    f = relu_objective(pb, V, W)
-    assert relu_objective(pb, V2, W2) == pytest.approx(f, rel=1e-9)
+    f = RELU.objective(pb, {"V": V, "W": W})
+    assert RELU.objective(pb, {"V": V2, "W": W2}) == pytest.approx(f, rel=1e-9)
     assert relu_violation(pb, V2, W2) <= 1e-8
-    U, a = network_from_convex(V2, W2)  # a network of that width attains the optimum
+    U, a = network_from_blocks([(V2, 1.0), (W2, -1.0)])  # a network of that width attains the optimum
     assert np.count_nonzero(a) == after
     assert nonconvex_objective(pb, U, a) == pytest.approx(f, rel=1e-9)
 

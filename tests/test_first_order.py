@@ -6,7 +6,7 @@ import pytest
 from conftest import small_problem
 from relubench.errors import InputError
 from relubench.problem import Problem
-from relubench.problem.formulations import gated_objective
+from relubench.problem.formulations import GATED
 from relubench.problem.instance import y_scale
 from relubench.running.metrics import time_to_certified, time_to_tolerance
 from relubench.running.reference import reference_optimum, relative_gap
@@ -59,7 +59,8 @@ def test_fista_certified_gap_bounds_the_true_gap():
 
 def test_admm_woodbury_u_update_matches_dense_solve():
     # one ADMM u-update (n x n Woodbury) against the dense 2dP x 2dP normal equations
-    from relubench.problem.conic import masked_blocks, signed_blockdiag
+    from dense_reference import masked_blocks, signed_blockdiag
+
     from relubench.solvers.admm import _Woodbury
 
     problem = small_problem(n=25, d=3, P=6, seed=4)
@@ -109,7 +110,8 @@ def test_admm_iterates_match_a_dense_textbook_admm(alpha, precision, rtol, fused
     # k iterations of the solver (signed slack coordinates, cached X^T products) against scaled ADMM written
     # out densely: u = H^{-1}(F^T y + rho (z - lam) + rho gamma G^T (s - nu)), z = prox, s = max(.., 0);
     # "mixed" keeps the slack state and the Woodbury products in single precision (rounding ~1e-7 per step)
-    from relubench.problem.conic import masked_blocks, signed_blockdiag
+    from dense_reference import masked_blocks, signed_blockdiag
+
     from relubench.problem.formulations import group_soft_threshold
 
     problem = small_problem(n=25, d=3, P=6, seed=5)
@@ -205,7 +207,7 @@ def test_admm_certified_gap_is_a_valid_bound(formulation, tol):
 def test_gated_objective_of_fista_matches_returned_weights():
     problem = small_problem(seed=5)
     res = get_solver("fista").solve(problem, "gated", tol=1e-6)
-    assert res.objective == pytest.approx(gated_objective(problem, res.weights["U"]), rel=1e-12)
+    assert res.objective == pytest.approx(GATED.objective(problem, {"U": res.weights["U"]}), rel=1e-12)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -5,7 +5,7 @@ import pytest
 from scipy.optimize import minimize
 
 from relubench.problem import Problem
-from relubench.problem.formulations import network_from_convex, nonconvex_objective, relu_objective
+from relubench.problem.formulations import RELU, network_from_blocks, nonconvex_objective
 from relubench.running.reference import reference_optimum
 from relubench.running.solver import get_solver
 
@@ -50,7 +50,7 @@ def test_all_patterns_convex_optimum_is_global(seed, bias):
     f_star = res.objective
     assert res.max_violation < 1e-8
     # the mapped network attains the convex optimum
-    U, a = network_from_convex(res.weights["V"], res.weights["W"])
+    U, a = network_from_blocks([(res.weights["V"], 1.0), (res.weights["W"], -1.0)])
     assert abs(nonconvex_objective(problem, U, a) - f_star) <= 1e-7 * abs(f_star)
     # no local solution of the non-convex problem goes below it
     vals = local_restarts(problem, m=2 * problem.P, restarts=40, seed=seed)
@@ -71,8 +71,8 @@ def test_mapping_is_exact_for_feasible_solutions():
     # v_i = c_i g_i is exactly feasible for pattern i (its own generator)
     V = G * rng.uniform(0.1, 2.0, 30)
     W = G * rng.uniform(0.0, 1.0, 30) * (rng.random(30) < 0.5)
-    convex = relu_objective(problem, V, W)
-    U, a = network_from_convex(V, W)
+    convex = RELU.objective(problem, {"V": V, "W": W})
+    U, a = network_from_blocks([(V, 1.0), (W, -1.0)])
     assert U.shape[1] == a.shape[0] == 30 + np.count_nonzero(W.any(axis=0))
     assert np.allclose(np.linalg.norm(U, axis=0) ** 2, np.abs(a) ** 2)
     assert abs(nonconvex_objective(problem, U, a) - convex) <= 1e-9 * abs(convex)

@@ -24,7 +24,3 @@ def namespace(*arrays: Array) -> ModuleType:
     every function used here, without the per-call cost of a wrapper), else ``array_api_compat``'s."""
     xp = array_api_compat.array_namespace(*arrays)
     return np if array_api_compat.is_numpy_namespace(xp) else xp
-
-
-def is_numpy(xp: ModuleType) -> bool:
-    return array_api_compat.is_numpy_namespace(xp)

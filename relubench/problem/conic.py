@@ -44,32 +44,6 @@ class ConicData:
         return get_formulation(formulation).split(z.reshape(self.ng, problem.d).T.copy())
 
 
-def masked_blocks(problem: Problem) -> sp.csr_matrix:
-    """[D_1 X, ..., D_P X] (n x dP) as a sparse matrix, built from the mask nonzeros."""
-    X, M = problem.X, problem.masks
-    n, d = X.shape
-    jj, ii = np.nonzero(M)
-    rows = np.repeat(jj, d)
-    cols = (ii[:, None] * d + np.arange(d)[None, :]).ravel()
-    data = X[jj].ravel()
-    out = sp.csr_matrix((data, (rows, cols)), shape=(n, d * problem.P))
-    out.eliminate_zeros()
-    return out
-
-
-def signed_blockdiag(problem: Problem) -> sp.csr_matrix:
-    """blockdiag((2 D_i - I) X) (nP x dP): row block i holds the cone constraints of pattern i."""
-    X, S = problem.X, problem.signs
-    n, d = X.shape
-    Pn = problem.P
-    data = (S.T[:, :, None] * X[None, :, :]).ravel()
-    indptr = np.arange(0, n * Pn * d + 1, d)
-    indices = (np.arange(Pn)[:, None, None] * d + np.arange(d)[None, None, :]).repeat(n, axis=1).ravel()
-    out = sp.csr_matrix((data, indices, indptr), shape=(n * Pn, d * Pn))
-    out.eliminate_zeros()
-    return out
-
-
 CONIC_LOSSES = ("squared", "logistic")
 
 
@@ -177,24 +151,3 @@ def build(problem: Problem, formulation: str | ProblemClass) -> ConicData:
         Pq = sp.diags(np.concatenate([np.zeros(nz + ng), np.ones(N)]), format="csc")
         q = np.concatenate([np.zeros(nz), np.full(ng, problem.beta), np.zeros(N)])
     return ConicData(Pq, q, A, b, n_zero, n_nonneg, [d + 1] * ng, nz, ng, 2 * N if logistic else 0)
-
-
-def build_by_stacking(problem: Problem, formulation: str | ProblemClass) -> sp.csc_matrix:
-    """The same A assembled from :func:`masked_blocks` and :func:`signed_blockdiag` (a test reference)."""
-    n, Pn = problem.n, problem.P
-    d = problem.d
-    form = get_formulation(formulation)
-    FX = masked_blocks(problem)
-    F = sp.hstack([s * FX for s in form.output_signs])
-    ng = len(form.blocks) * Pn
-    nz = ng * d
-    blocks = [sp.hstack([-F, sp.csr_matrix((n, ng)), sp.identity(n)])]
-    if form.constrained:
-        G = signed_blockdiag(problem)
-        GG = sp.block_diag([G] * len(form.blocks))
-        blocks.append(sp.hstack([-GG, sp.csr_matrix((GG.shape[0], ng + n))]))
-    gg = np.arange(ng)
-    rows = np.concatenate([gg * (d + 1), (gg[:, None] * (d + 1) + 1 + np.arange(d)[None, :]).ravel()])
-    cols = np.concatenate([nz + gg, np.arange(nz)])
-    blocks.append(sp.csr_matrix((-np.ones(nz + ng), (rows, cols)), shape=(ng * (d + 1), nz + ng + n)))
-    return sp.vstack(blocks, format="csc")

@@ -68,14 +68,6 @@ def group_norms(U: np.ndarray) -> np.ndarray:
     return xp.sqrt(xp.sum(U * U, axis=0))
 
 
-def relu_objective(problem: Problem, V: np.ndarray, W: np.ndarray) -> float:
-    return RELU.objective(problem, {"V": V, "W": W})
-
-
-def gated_objective(problem: Problem, U: np.ndarray) -> float:
-    return GATED.objective(problem, {"U": U})
-
-
 def cone_violation(problem: Problem, Z: np.ndarray) -> float:
     """max over i, j of the violation of (2 D_i - I) X z_i >= 0 for Z (d x P); 0 when feasible."""
     return max(0.0, -float((problem.group_signs * (problem.X @ Z)).min(initial=0.0)))
@@ -125,11 +117,6 @@ def network_from_blocks(blocks: list[tuple[np.ndarray, float]], outputs: int = 1
             A[np.arange(root.size), out] = s * root
             As.append(A)
     return np.concatenate(Us, axis=1), np.concatenate(As)
-
-
-def network_from_convex(V: np.ndarray, W: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The two-layer network of a convex solution: u = v/sqrt(||v||), a = +sqrt(||v||); for w, a = -sqrt(||w||)."""
-    return network_from_blocks([(V, 1.0)] + ([] if W is None else [(W, -1.0)]))
 
 
 def active_neurons(a: np.ndarray, rel: float = 1e-6) -> int:
