@@ -24,12 +24,16 @@ from __future__ import annotations
 import math
 import os
 
-from relubench.datasets import load_dataset
-from relubench.problem.instance import Problem, y_scale
+from relubench.datasets import Dataset, load_dataset
+from relubench.problem.instance import Problem
 from relubench.problem.spec import ProblemClass
-from relubench.running import metrics
-from relubench.running.reference import gap_floor, reference_optimum, relative_gap
+from relubench.running.reference import reference_optimum
 from relubench.running.solver import get_solver, reference_solvers, solver_class, solver_names
+
+try:  # asv runs this file against each commit's code; commits before the one measurement pipeline lack it
+    from relubench.running.measure import measure
+except ImportError:
+    measure = None
 
 TIER = os.environ.get("RELUBENCH_ASV_TIER", "quick")
 TOL = 1e-6
@@ -63,10 +67,42 @@ def _dims(size: str) -> tuple[int, int, int]:
     return n, d, P
 
 
-def make_problem(size: str) -> Problem:
+def make_data(size: str) -> tuple[Problem, Dataset]:
     n, d, P = _dims(size)
     ds = load_dataset("gaussian", n=n, d=d, seed=0)
-    return Problem.create(ds.X_train, ds.y_train, 1e-3 * n, patterns=P, seed=0, name=f"gaussian-{size}")
+    return Problem.create(ds.X_train, ds.y_train, 1e-3 * n, patterns=P, seed=0, name=f"gaussian-{size}"), ds
+
+
+def make_problem(size: str) -> Problem:
+    return make_data(size)[0]
+
+
+def _measured_cache(tol: float, time_limit: float | None) -> dict:
+    """One solve per (solver, size, formulation) at ``tol``, measured into a row by the one pipeline
+    (:func:`relubench.running.measure.measure`) against the cached reference where one exists."""
+    if measure is None:
+        return {}
+    out = {}
+    for size in SIZES:
+        problem, ds = make_data(size)
+        for formulation in FORMULATIONS:
+            ref = reference_optimum(problem, formulation).value if _reference_feasible(size, formulation) else None
+            for solver in SOLVERS:
+                try:
+                    _check(solver, size, formulation)
+                except NotImplementedError:
+                    continue
+                res = get_solver(solver).solve(problem, formulation, tol=tol, time_limit=time_limit)
+                out[(solver, size, formulation)] = measure(problem, ds, res, ref, attacks=False)
+    return out
+
+
+def _row(cache: dict, key: tuple[str, str, str]) -> dict:
+    if measure is None:
+        raise NotImplementedError("this commit has no relubench.running.measure")
+    if key not in cache:
+        raise NotImplementedError("no reference optimum at this size")
+    return cache[key]
 
 
 def _check(solver: str, size: str, formulation: str) -> None:
@@ -163,44 +199,32 @@ class SetupSuite(_Base):
 class AccuracySuite(_Base):
     """Accuracy reached at tolerance 1e-6: relative gap to the reference optimum, objective, iterations.
 
-    All solves run once in setup_cache; the track_ benchmarks read their results.
+    All solves run once in setup_cache (measured rows); the track_ benchmarks read them.
     """
 
     def setup_cache(self) -> dict:
-        problems = super().setup_cache()
-        out = {}
-        for solver in SOLVERS:
-            for size in SIZES:
-                for formulation in FORMULATIONS:
-                    try:
-                        _check(solver, size, formulation)
-                    except NotImplementedError:
-                        continue
-                    problem, refs = problems[size]
-                    res = get_solver(solver).solve(problem, formulation, tol=TOL)
-                    ref = refs.get(formulation)
-                    gap = abs(relative_gap(res.objective, ref, gap_floor(problem.y))) if ref is not None else None
-                    out[(solver, size, formulation)] = (gap, res.objective, res.iterations)
-        return out
+        return _measured_cache(TOL, None)
 
     def setup(self, cache: dict, solver: str, size: str, formulation: str) -> None:
         _check(solver, size, formulation)
+        if measure is None:
+            raise NotImplementedError("this commit has no relubench.running.measure")
 
     def track_relative_gap(self, cache: dict, solver: str, size: str, formulation: str) -> float:
-        gap = cache[(solver, size, formulation)][0]
+        gap = _row(cache, (solver, size, formulation))["relative_gap"]
         if gap is None:
             raise NotImplementedError("no reference optimum at this size")
-        return gap
+        return abs(gap)
 
     track_relative_gap.unit = "|f - f*| / |f*|"
 
     def track_objective(self, cache: dict, solver: str, size: str, formulation: str) -> float:
-        return cache[(solver, size, formulation)][1]
+        return _row(cache, (solver, size, formulation))["objective"]
 
     track_objective.unit = "1/2 ||r||^2 + beta * penalty"
 
     def track_iterations(self, cache: dict, solver: str, size: str, formulation: str) -> int:
-        return cache[(solver, size, formulation)][2]
+        return _row(cache, (solver, size, formulation))["iterations"]
 
     track_iterations.unit = "iterations"
 
@@ -217,34 +241,14 @@ class TimeToAccuracySuite(_Base):
     """
 
     def setup_cache(self) -> dict:
-        problems = super().setup_cache()
-        out = {}
-        for solver in SOLVERS:
-            for size in SIZES:
-                for formulation in FORMULATIONS:
-                    try:
-                        _check(solver, size, formulation)
-                    except NotImplementedError:
-                        continue
-                    problem, refs = problems[size]
-                    ref = refs.get(formulation)
-                    if ref is None:
-                        continue
-                    res = get_solver(solver).solve(problem, formulation, tol=TIGHT, time_limit=TIGHT_LIMIT_S)
-                    scale, floor = y_scale(problem.y), gap_floor(problem.y)
-                    out[(solver, size, formulation)] = {
-                        eps: res.setup_s + metrics.time_to_tolerance(res, ref, eps, scale, floor)
-                        for eps in (1e-4, 1e-6)
-                    }
-        return out
+        return {k: row for k, row in _measured_cache(TIGHT, TIGHT_LIMIT_S).items() if row["reference"] is not None}
 
     def setup(self, cache: dict, solver: str, size: str, formulation: str) -> None:
         _check(solver, size, formulation)
-        if (solver, size, formulation) not in cache:
-            raise NotImplementedError("no reference optimum at this size")
+        _row(cache, (solver, size, formulation))
 
     def _seconds(self, cache: dict, key: tuple[str, str, str], eps: float) -> float:
-        t = cache[key][eps]
+        t = _row(cache, key)[f"time_to_{eps:g}"]  # setup + solve to the first point that reached eps
         return t if math.isfinite(t) else math.nan
 
     def track_seconds_to_1e4(self, cache: dict, solver: str, size: str, formulation: str) -> float:
