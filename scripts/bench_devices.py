@@ -19,7 +19,9 @@ in double precision; torch on CUDA in double and single precision when a GPU is 
 * ``peak MiB``: the larger peak GPU memory of those two solves (CUDA only).
 
 No reference optimum is needed: gaps are the backends' certified duality gaps. Times include the host-device
-synchronizations the solvers make (one per line-search test).
+synchronizations the solvers make (one per line-search test). Every solve is also one row of relubench's
+measurement schema (scripts/benchrows.py); the table is rendered from the rows (``render``), which ``--rows``
+keeps.
 """
 
 from __future__ import annotations
@@ -29,11 +31,13 @@ import math
 import statistics
 import sys
 import time
-from pathlib import Path
+from functools import partial
+from typing import Any
 
 import numpy as np
+from benchrows import fmt, num, solve_row, write_rows, write_table
 
-from relubench.datasets import load_dataset
+from relubench.datasets import Dataset, load_dataset
 from relubench.problem.instance import Problem, y_scale
 from relubench.running.device import cuda_status, placement
 from relubench.running.metrics import time_to_certified
@@ -46,8 +50,32 @@ PLACEMENTS = {
 }
 
 
-def fmt(v: float, digits: int = 2) -> str:
-    return "-" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
+HEAD = [
+    "| n, d, P | placement | X@U ms | fista it ms | ratio | al it ms | ratio | gated s | relu s | peak MiB "
+    "| admm it ms | ratio | admm relu s | admm peak MiB |",
+    "|" + "---|" * 14,
+]
+
+
+def mib(b: float | None) -> str:
+    return "-" if b is None else f"{b / 2**20:.0f}"
+
+
+def render_row(r: dict[str, Any]) -> str:
+    n, d, P = r["size"]
+    xu, fi, al, ad = (num(r[k]) for k in ("xu_ms", "fista_ms", "al_ms", "admm_ms"))
+    return (
+        f"| {n}, {d}, {P} | {r['placement']} | {fmt(xu, 3)} | {fmt(fi, 3)} | {fmt(fi / xu, 1)} | {fmt(al, 3)} | "
+        f"{fmt(al / xu, 1)} | {fmt(num(r['gated_s']))} | {fmt(num(r['relu_s']))} | {mib(r['peak_bytes'])} | "
+        f"{fmt(ad, 3)} | {fmt(ad / xu, 1)} | {fmt(num(r['admm_relu_s']))} | {mib(r['admm_peak_bytes'])} |"
+    )
+
+
+def render(rows: list[dict[str, Any]]) -> str:
+    """The table from the rows alone (the "devices" rows; the solve rows beside them are the measured solves)."""
+    table = [r for r in rows if r["kind"] == "devices"]
+    gpu = table[0]["gpu"] if table else ""
+    return "\n".join([f"GPU: {gpu}", "", *HEAD, *map(render_row, table)]) + "\n"
 
 
 def product_ms(problem: Problem, key: str) -> float:
@@ -92,7 +120,15 @@ def per_iteration_ms(problem: Problem, name: str, form: str, key: str, iteration
 
 
 def to_certified(
-    problem: Problem, name: str, form: str, key: str, tol: float, limit: float, **options: float
+    problem: Problem,
+    ds: Dataset,
+    rows: list[dict[str, Any]],
+    name: str,
+    form: str,
+    key: str,
+    tol: float,
+    limit: float,
+    **options: float,
 ) -> tuple[float, int | None]:
     if not offered(problem, name):
         return math.nan, None
@@ -101,6 +137,7 @@ def to_certified(
     # admm stops on its residuals, and its certified gap at that point can be looser than tol)
     t = time_to_certified(res, tol, y_scale(problem.y), violation_tol=options.get("violation_tol"))
     seconds = res.setup_s + t if t is not None and math.isfinite(t) else math.inf
+    rows.append(solve_row(problem, ds, res, None, placement=key, target_tol=tol, seconds_to_target=seconds))
     viol = res.max_violation / y_scale(problem.y)
     print(
         f"  {name} {form} {key}: {res.status} after {res.setup_s + res.solve_s:.2f} s, {res.message}, violation "
@@ -125,7 +162,8 @@ def main() -> int:
     ap.add_argument(
         "--solves", default="gated,relu", help="which solves to a certified gap to run (gated, relu; admm: admm relu)"
     )
-    ap.add_argument("--out", help="also write the table as markdown here")
+    ap.add_argument("--out", help="also write the table (markdown, rendered from the rows) here")
+    ap.add_argument("--rows", help="also write the rows (JSON lines) here")
     args = ap.parse_args()
     visible, gpu = cuda_status()
     keys = [k for k in args.placements.split(",") if k] or (["cpu", "cuda", "cuda32"] if visible else ["cpu"])
@@ -133,45 +171,41 @@ def main() -> int:
     if bad:
         print(f"bench_devices: error: cannot run {', '.join(bad)} here ({gpu})", file=sys.stderr)
         return 2
-    head = (
-        "| n, d, P | placement | X@U ms | fista it ms | ratio | al it ms | ratio | gated s | relu s | peak MiB "
-        "| admm it ms | ratio | admm relu s | admm peak MiB |"
-    )
-    lines = [f"GPU: {gpu}", "", head, "|" + "---|" * 14]
+    rows: list[dict[str, Any]] = []
     iters = set(args.iters.split(","))
     solves = set() if args.no_solve else set(args.solves.split(","))
     relu_options = {} if args.relu_violation is None else {"violation_tol": args.relu_violation}
-    print("\n".join(lines), flush=True)
+    print("\n".join(HEAD), flush=True)
     for size in args.sizes:
         n, d, P = (int(v) for v in size.split(","))
         ds = load_dataset("gaussian", n=n, d=d, seed=0)
         problem = Problem.create(ds.X_train, ds.y_train, 1e-3 * n, patterns=P, seed=0)
         for key in keys:
-            xu = product_ms(problem, key)
-            fi = per_iteration_ms(problem, "fista", "gated", key, args.iterations) if "fista" in iters else math.nan
-            al = per_iteration_ms(problem, "al", "relu", key, args.iterations) if "al" in iters else math.nan
-            ad = per_iteration_ms(problem, "admm", "relu", key, args.iterations) if "admm" in iters else math.nan
-            admm_s, p3 = math.nan, None
+            row: dict[str, Any] = {"kind": "devices", "gpu": gpu, "size": [n, d, P], "placement": key}
+            row["xu_ms"] = product_ms(problem, key)
+            for name, form in (("fista", "gated"), ("al", "relu"), ("admm", "relu")):
+                ok = name in iters
+                row[f"{name}_ms"] = per_iteration_ms(problem, name, form, key, args.iterations) if ok else math.nan
+            solve = partial(to_certified, problem, ds, rows)
+            row["admm_relu_s"], row["admm_peak_bytes"] = math.nan, None
             if "admm" in solves:
-                admm_s, p3 = to_certified(problem, "admm", "relu", key, args.relu_tol, args.time_limit, **relu_options)
-            gated = relu = math.nan
-            peak = None
+                row["admm_relu_s"], row["admm_peak_bytes"] = solve(
+                    "admm", "relu", key, args.relu_tol, args.time_limit, **relu_options
+                )
             p1 = p2 = None
+            row["gated_s"] = row["relu_s"] = math.nan
             if "gated" in solves:
-                gated, p1 = to_certified(problem, "fista", "gated", key, args.gated_tol, args.time_limit)
+                row["gated_s"], p1 = solve("fista", "gated", key, args.gated_tol, args.time_limit)
             if "relu" in solves:
-                relu, p2 = to_certified(problem, "al", "relu", key, args.relu_tol, args.time_limit, **relu_options)
-            peak = max((p for p in (p1, p2) if p is not None), default=None)
-            row = (
-                f"| {n}, {d}, {P} | {key} | {fmt(xu, 3)} | {fmt(fi, 3)} | {fmt(fi / xu, 1)} | {fmt(al, 3)} | "
-                f"{fmt(al / xu, 1)} | {fmt(gated)} | {fmt(relu)} | {'-' if peak is None else f'{peak / 2**20:.0f}'} | "
-                f"{fmt(ad, 3)} | {fmt(ad / xu, 1)} | {fmt(admm_s)} | {'-' if p3 is None else f'{p3 / 2**20:.0f}'} |"
-            )
-            lines.append(row)
-            print(row, flush=True)
-            if args.out:  # after every row: a run stopped at its limit keeps what it measured
-                Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-                Path(args.out).write_text("\n".join(lines) + "\n")
+                row["relu_s"], p2 = solve("al", "relu", key, args.relu_tol, args.time_limit, **relu_options)
+            row["peak_bytes"] = max((p for p in (p1, p2) if p is not None), default=None)
+            rows.append(row)
+            print(render_row(row), flush=True)
+            # after every row: a run stopped at its limit keeps what it measured
+            if args.rows:
+                write_rows(args.rows, rows)
+            if args.out:
+                write_table(args.out, render(rows))
     return 0
 
 

@@ -1,12 +1,13 @@
 """Relu to high accuracy: the structured interior point (``ipm``) against native Clarabel, side by side.
 
-    python scripts/bench_ipm.py --instances 500,20,100 1000,20,200 breast_cancer:200 digits:100 --out ipm.md
+    python scripts/bench_ipm.py --instances 500,20,100 1000,20,200 breast_cancer:200 digits:100 --rows ipm.jsonl
 
 Instances: ``n,d,P`` (gaussian data, seed 0) or ``dataset:P`` (the training split of a bundled data set, squared
 loss on its labels); P sampled patterns (seed 0), beta = 1e-3 n. The reference f* is the cached Clarabel solve
 at 1e-10 (computed first, outside the clock). Times include setup and count only where the relative gap is
 <= eps AND the cone violation <= eps max|y| (``relubench.running.metrics.reached``): ipm from its trace (one run
-at tol 1e-8), Clarabel one run per tolerance (its final point). Rows are printed as they finish.
+at tol 1e-8), Clarabel one run per tolerance (its final point). Every solve is one row of relubench's
+measurement schema (scripts/benchrows.py); the table is rendered from the rows, which ``--rows`` keeps.
 """
 
 from __future__ import annotations
@@ -15,19 +16,23 @@ import argparse
 import math
 import sys
 import time
-from pathlib import Path
+from typing import Any
 
-from relubench.datasets import load_dataset
+from benchrows import fmt, num, solve_row, write_rows, write_table
+
+from relubench.datasets import Dataset, load_dataset
 from relubench.problem import Problem
-from relubench.problem.instance import y_scale
-from relubench.running.metrics import reached, time_to_tolerance
-from relubench.running.reference import reference_optimum, relative_gap
+from relubench.running.reference import reference_optimum
 from relubench.running.solver import get_solver
 
 EPS = (1e-4, 1e-6)
+HEAD = [
+    "| instance | solver | t(1e-4) s | t(1e-6) s | final gap | viol/max\\|y\\| | iterations | note |",
+    "|---|---|---|---|---|---|---|---|",
+]
 
 
-def instance(spec: str) -> tuple[str, Problem]:
+def instance(spec: str) -> tuple[str, Problem, Dataset]:
     if ":" in spec:
         name, P = spec.split(":")
         ds = load_dataset(name, seed=0)
@@ -37,62 +42,60 @@ def instance(spec: str) -> tuple[str, Problem]:
         name = f"gaussian {n}x{d}"
     n = ds.X_train.shape[0]
     problem = Problem.create(ds.X_train, ds.y_train, 1e-3 * n, patterns=int(P), seed=0)
-    return f"{name} (n={n}, d={problem.d}, P={problem.P})", problem
+    return f"{name} (n={n}, d={problem.d}, P={problem.P})", problem, ds
 
 
-def fmt(t: float) -> str:
-    return "-" if not math.isfinite(t) else f"{t:.2f}"
+def render(rows: list[dict[str, Any]]) -> str:
+    """The table from the rows alone: ipm's times from its trace (one run at tol 1e-8), Clarabel's the fastest run
+    (one per tolerance) whose final point reached eps."""
+    lines = list(HEAD)
+    for label in dict.fromkeys(r["instance"] for r in rows):
+        ipm = next(r for r in rows if r["instance"] == label and r["solver"] == "ipm")
+        clar = [r for r in rows if r["instance"] == label and r["solver"] == "clarabel"]
+        t_ipm = [num(ipm[f"time_to_{e:g}"]) for e in EPS]
+        t_clar = [min((num(r[f"time_to_{e:g}"]) for r in clar), default=math.inf) for e in EPS]
+        ratio = "; ".join(
+            f"Clarabel/ipm at {e:g}: {tc / ti:.1f}x" if math.isfinite(tc) and math.isfinite(ti) else f"{e:g}: -"
+            for e, tc, ti in zip(EPS, t_clar, t_ipm, strict=True)
+        )
+        per_it = ipm["solve_s"] / max(ipm["iterations"], 1)
+        notes = {
+            "ipm": f"{ipm['status']}; {per_it:.2f} s per iteration; {ratio}",
+            "clarabel": "; ".join(
+                f"tol {r['run_tol']:g}: {r['status']} {r['setup_s'] + r['solve_s']:.1f} s" for r in clar
+            ),
+        }
+        for name, tt, r in (("ipm", t_ipm, ipm), ("clarabel", t_clar, clar[-1])):
+            lines.append(
+                f"| {label} | {name} | {fmt(tt[0])} | {fmt(tt[1])} | {r['relative_gap']:.1e} | "
+                f"{r['max_violation'] / r['y_scale']:.1e} | {r['iterations']} | {notes[name]} |"
+            )
+    return "\n".join(lines) + "\n"
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--instances", nargs="+", default=["500,20,100", "1000,20,200", "breast_cancer:200", "digits:100"])
     ap.add_argument("--time-limit", type=float, default=300.0, help="seconds per run")
-    ap.add_argument("--out", help="also write the table as markdown here")
+    ap.add_argument("--rows", help="also write the rows (JSON lines) here")
+    ap.add_argument("--out", help="also write the table (markdown, rendered from the rows) here")
     args = ap.parse_args()
-    lines = [
-        "| instance | solver | t(1e-4) s | t(1e-6) s | final gap | viol/max\\|y\\| | iterations | note |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    print("\n".join(lines), flush=True)
+    rows: list[dict[str, Any]] = []
     for spec in args.instances:
-        label, problem = instance(spec)
-        ys = y_scale(problem.y)
+        label, problem, ds = instance(spec)
         ref = reference_optimum(problem, "relu").value
         print(f"  reference ready for {label} ({time.strftime('%H:%M:%S')})", file=sys.stderr, flush=True)
-        ipm = get_solver("ipm").solve(problem, "relu", tol=1e-8, time_limit=args.time_limit)
-        t_ipm = [ipm.setup_s + time_to_tolerance(ipm, ref, eps, ys) for eps in EPS]
-        clar = {eps: get_solver("clarabel").solve(problem, "relu", tol=eps, time_limit=args.time_limit) for eps in EPS}
-        t_clar = [
-            min(
-                (r.setup_s + r.solve_s for r in clar.values() if reached(r.objective, r.max_violation, ref, eps, ys)),
-                default=math.inf,
-            )
-            for eps in EPS
-        ]
-        ratio = "; ".join(
-            f"Clarabel/ipm at {eps:g}: {tc / ti:.1f}x" if math.isfinite(tc) and math.isfinite(ti) else f"{eps:g}: -"
-            for eps, tc, ti in zip(EPS, t_clar, t_ipm, strict=True)
-        )
-        per_it = ipm.solve_s / max(ipm.iterations, 1)
-        for name, tt, res, note in (
-            ("ipm", t_ipm, ipm, f"{ipm.status}; {per_it:.2f} s per iteration; {ratio}"),
-            (
-                "clarabel",
-                t_clar,
-                clar[EPS[-1]],
-                "; ".join(f"tol {e:g}: {r.status} {r.setup_s + r.solve_s:.1f} s" for e, r in clar.items()),
-            ),
-        ):
-            line = (
-                f"| {label} | {name} | {fmt(tt[0])} | {fmt(tt[1])} | {relative_gap(res.objective, ref):.1e} | "
-                f"{res.max_violation / ys:.1e} | {res.iterations} | {note} |"
-            )
-            lines.append(line)
-            print(line, flush=True)
+        res = get_solver("ipm").solve(problem, "relu", tol=1e-8, time_limit=args.time_limit)
+        rows.append(solve_row(problem, ds, res, ref, instance=label, run_tol=1e-8))
+        for eps in EPS:
+            res = get_solver("clarabel").solve(problem, "relu", tol=eps, time_limit=args.time_limit)
+            rows.append(solve_row(problem, ds, res, ref, instance=label, run_tol=eps))
+        print("\n".join(render(rows).rstrip("\n").rsplit("\n", 2)[-2:]), file=sys.stderr, flush=True)  # progress
+        if args.rows:
+            write_rows(args.rows, rows)
+    print(render(rows), end="")
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text("\n".join(lines) + "\n")
+        write_table(args.out, render(rows))
     return 0
 
 

@@ -3,10 +3,11 @@
     python scripts/record.py first_order -- python scripts/bench_first_order.py --sizes 500,20,100
     python scripts/results_page.py          # rewrites docs/results.md from everything stored
 
-The script gets ``--out docs/results/NAME.md`` appended (every benchmark script here writes its table there);
-beside it, ``NAME.json`` records the command, start and end times, the machine and the commit. The stored table
-is what the script wrote, untouched: the results page copies it, so no number on that page is typed by hand. A
-run that fails stores nothing (the previous output of that name stays).
+The script gets ``--rows docs/results/NAME.jsonl`` appended (every benchmark script here writes its rows there:
+rows of relubench's measurement schema, scripts/benchrows.py); beside them, ``NAME.json`` records the command,
+start and end times, the machine and the commit. The results page renders each table from the stored rows with
+the script's own ``render``, so no number on that page is typed by hand. A run that fails stores nothing (the
+previous output of that name stays).
 """
 
 from __future__ import annotations
@@ -69,10 +70,10 @@ def main() -> int:
         print("record: error: give NAME (letters, digits, '_', '-') and -- COMMAND", file=sys.stderr)
         return 2
     STORE.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=STORE, prefix=".tmp-", suffix=".md")
+    fd, tmp = tempfile.mkstemp(dir=STORE, prefix=".tmp-", suffix=".jsonl")
     os.close(fd)
     start = dt.datetime.now()
-    proc = subprocess.run([*cmd, "--out", tmp], cwd=ROOT)
+    proc = subprocess.run([*cmd, "--rows", tmp], cwd=ROOT)
     end = dt.datetime.now()
     if proc.returncode != 0 or not Path(tmp).stat().st_size:
         Path(tmp).unlink(missing_ok=True)
@@ -86,9 +87,9 @@ def main() -> int:
         "commit": commit(),
         "python": platform.python_version(),
     }
-    os.replace(tmp, STORE / f"{args.name}.md")
+    os.replace(tmp, STORE / f"{args.name}.jsonl")
     (STORE / f"{args.name}.json").write_text(json.dumps(meta, indent=1) + "\n")
-    print(f"stored docs/results/{args.name}.md ({(end - start).total_seconds():.0f} s)")
+    print(f"stored docs/results/{args.name}.jsonl ({(end - start).total_seconds():.0f} s)")
     return 0
 
 

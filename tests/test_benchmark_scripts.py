@@ -1,4 +1,5 @@
-"""scripts/bench_first_order.py runs end to end on a tiny size and prints what the README quotes from it."""
+"""The benchmark scripts run end to end on a tiny size: their rows are rows of the one measurement schema and
+their tables are those rows rendered (what docs/results.md shows)."""
 
 import subprocess
 import sys
@@ -11,12 +12,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.slow
 def test_bench_first_order_table_and_per_iteration_line(tmp_path):
-    out = tmp_path / "bench.md"
+    out = tmp_path / "bench.jsonl"
     cmd = [sys.executable, str(ROOT / "scripts" / "bench_first_order.py"), "--sizes", "60,4,10"]
-    cmd += ["--solvers", "admm,fista,clarabel", "--time-limit", "20", "--out", str(out)]
+    cmd += ["--solvers", "admm,fista,clarabel", "--time-limit", "20", "--rows", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    text = out.read_text()
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench_first_order
+    from benchrows import read_rows
+
+    from relubench.running.measure import ROW_KEYS
+
+    stored = read_rows(out)
+    solves = [r for r in stored if r["kind"] == "solve"]
+    assert len(solves) == 2 + 2 * 3 and all(set(ROW_KEYS) <= set(r) for r in solves)  # rows of the one schema
+    text = bench_first_order.render(stored)  # the table is the rows rendered
+    assert text == proc.stdout
     rows = [line.split("|")[1:-1] for line in text.splitlines() if line.startswith("| 60 |")]
     by_solver = {(r[3].strip(), r[4].strip()): r for r in rows}
     assert set(by_solver) == {("relu", "admm"), ("gated", "fista"), ("relu", "clarabel"), ("gated", "clarabel")}

@@ -24,7 +24,9 @@ from relubench.running.metrics import TOLERANCES, network_metrics, time_to_certi
 from relubench.running.reference import gap_floor, relative_gap
 from relubench.running.result import SUMMARY_KEYS, Result, trace_rows
 
-PROBLEM_KEYS = ("problem_hash", "n_actual", "d_actual", "P_actual", "outputs", "loss", "beta", "bias", "patterns")
+PROBLEM_KEYS = (
+    "problem_hash", "n_actual", "d_actual", "P_actual", "outputs", "loss", "beta", "bias", "patterns", "y_scale"
+)  # fmt: skip
 TIME_KEYS = tuple(f"time_to_{t:g}" for t in TOLERANCES) + tuple(f"time_to_certified_{t:g}" for t in TOLERANCES)
 ATTACK_KEYS = ("attack_one_step_median", "clean_accuracy", "attack_points", "pgd_robust_accuracy")
 HELD_OUT_KEYS = tuple(f"{split}_{metric}" for split in ("train", "test") for metric in ("loss", "mse", "accuracy")) + (
@@ -44,7 +46,8 @@ ROW_KEYS = (
 
 def problem_columns(problem: Problem) -> dict[str, Any]:
     """What identifies the solved instance: its content hash, its size as built (after splits and pattern
-    de-duplication: ``P_actual`` distinct patterns), loss, beta, bias and the pattern spec it was built from."""
+    de-duplication: ``P_actual`` distinct patterns), loss, beta, bias, the pattern spec it was built from, and the
+    violation scale max|y| of the "reached" rule."""
     return {
         "problem_hash": problem.content_hash,
         "n_actual": problem.n,
@@ -55,6 +58,7 @@ def problem_columns(problem: Problem) -> dict[str, Any]:
         "beta": problem.beta,
         "bias": problem.bias,
         "patterns": str(problem.pattern_spec),
+        "y_scale": y_scale(problem.y),  # max|y|: a violation counts against tol times this
     }
 
 
