@@ -77,9 +77,10 @@ def make_problem(size: str) -> Problem:
     return make_data(size)[0]
 
 
-def _measured_cache(tol: float, time_limit: float | None) -> dict:
+def _measured_cache(tol: float, time_limit: float | None, need_reference: bool = False) -> dict:
     """One solve per (solver, size, formulation) at ``tol``, measured into a row by the one pipeline
-    (:func:`relubench.running.measure.measure`) against the cached reference where one exists."""
+    (:func:`relubench.running.measure.measure`) against the cached reference where one exists (``need_reference``:
+    only there, nothing is solved elsewhere)."""
     if measure is None:
         return {}
     out = {}
@@ -87,6 +88,8 @@ def _measured_cache(tol: float, time_limit: float | None) -> dict:
         problem, ds = make_data(size)
         for formulation in FORMULATIONS:
             ref = reference_optimum(problem, formulation).value if _reference_feasible(size, formulation) else None
+            if ref is None and need_reference:
+                continue
             for solver in SOLVERS:
                 try:
                     _check(solver, size, formulation)
@@ -241,7 +244,7 @@ class TimeToAccuracySuite(_Base):
     """
 
     def setup_cache(self) -> dict:
-        return {k: row for k, row in _measured_cache(TIGHT, TIGHT_LIMIT_S).items() if row["reference"] is not None}
+        return _measured_cache(TIGHT, TIGHT_LIMIT_S, need_reference=True)
 
     def setup(self, cache: dict, solver: str, size: str, formulation: str) -> None:
         _check(solver, size, formulation)

@@ -49,8 +49,8 @@ class DatasetInfo:
     """What `relubench datasets` lists about a set: facts of the data as shipped, before any split.
 
     ``rows``/``features``/``classes`` are None where the loader's arguments decide them (synthetic data: n, d);
-    ``classes`` is None for regression sets (one output). tests/test_problem_data.py loads every set and checks
-    these numbers against the loaded arrays."""
+    ``classes`` is None for regression sets (one output). tests/test_problem_data.py loads every set whose size is
+    fixed and checks these numbers against the loaded arrays."""
 
     task: str  # "classification", "regression", or "regression or classification" (chosen by an option)
     rows: int | None  # training + held-out rows as shipped

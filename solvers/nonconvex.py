@@ -82,7 +82,7 @@ class _NetworkBaseline(Solver):
             "batch_size": Option(int, None, low=1, doc="rows per step; default n (full batch)"),
             "epochs": Option(int, 2000, low=1),
             "lr": Option(float, None, low=0, low_open=True, doc="step; default: sgd Armijo steps, adam 1e-2"),
-            "seed": Option(int, 0),
+            "seed": Option(int, 0, low=0),
             "adversarial_eps": Option(float, 0.0, low=0, doc="l_inf radius of PGD-perturbed batches (numpy only)"),
             "pgd_steps": Option(int, 10, low=1),
         },

@@ -19,7 +19,7 @@ class RandomNetwork(Solver):
         formulations=("nonconvex",),
         losses=("squared", "hinge", "logistic"),
         benchmark=False,
-        options={"width": Option(int, 100, low=1), "seed": Option(int, 0)},
+        options={"width": Option(int, 100, low=1), "seed": Option(int, 0, low=0)},
     )
 
     def _solve(

@@ -80,6 +80,27 @@ def test_ipm_centrality_and_max_step():
     assert float(np.min(ipm_mod._soc_min_eig(e + 0.99 * a * ds))) > 0
 
 
+def test_ipm_initial_point_is_interior_and_a_step_keeps_it_central():
+    problem, kkt = _newton(relu=True, seed=5)
+    pt = ipm_mod._initial_point(kkt, problem.y, problem.beta)
+    for u in (pt.s_soc, pt.lam_soc):
+        assert float(np.min(ipm_mod._soc_min_eig(u))) > 0  # strictly inside the second-order cones
+    assert float(pt.s_lp.min()) > 0 and float(pt.lam_lp.min()) > 0
+    np.testing.assert_allclose(pt.XZ, problem.X @ pt.Z)
+    degree = kkt.K + kkt.n * kkt.K
+    res = ipm_mod._residuals(kkt, pt, problem.y, problem.beta)
+    mu, cent = ipm_mod._centrality(degree, pt.s_soc, pt.lam_soc, pt.s_lp, pt.lam_lp)
+    sc = ipm_mod._scale_and_factor(kkt, pt, res)
+    new, a, sigma = ipm_mod._step(kkt, sc, pt, mu, cent, degree, 8, 1.0, False)
+    assert 0 < a <= 1 and 0 <= sigma <= 1
+    mu_new, cent_new = ipm_mod._centrality(degree, new.s_soc, new.lam_soc, new.s_lp, new.lam_lp)
+    assert mu_new < mu and cent_new >= min(ipm_mod.CENTRALITY, 0.5 * cent)  # closer to optimal, still central
+    # the primal residual shrinks by the step: r_p(new) = (1 - a) r_p (the linear part of the Newton step)
+    res_new = ipm_mod._residuals(kkt, new, problem.y, problem.beta)
+    np.testing.assert_allclose(res_new.rp_soc, (1 - a) * res.rp_soc, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(res_new.rp_lp, (1 - a) * res.rp_lp, rtol=1e-6, atol=1e-8)
+
+
 def _admm_state(relu=True):
     problem = small_problem(n=30, d=3, P=6, seed=4)
     ops = admm_mod._Ops(None)

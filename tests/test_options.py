@@ -94,9 +94,12 @@ def test_two_setups_on_one_instance_keep_their_own_state():
     start = [r.trace[0].objective for r in (cold, first, alone, second)]  # the objective where each solve began
     assert start[0] == start[1] and start[2] == start[3] and start[1] != start[3]
     assert first.iterations == cold.iterations and second.iterations == alone.iterations
-    admm = get_solver("admm", max_iter=300)
-    p1, p2 = admm.setup(problem, "relu", tol=1e-8), admm.setup(other, "relu", tol=1e-8)
-    r2, r1 = admm.solve(other, "relu", tol=1e-8, prepared=p2), admm.solve(problem, "relu", tol=1e-8, prepared=p1)
-    for res, prob in ((r1, problem), (r2, other)):
-        fresh = get_solver("admm", max_iter=300).solve(prob, "relu", tol=1e-8)
-        assert res.objective == fresh.objective and res.iterations == fresh.iterations
+    # the baselines kept the problem's arrays on the solver: a second setup made the first solve use other data
+    for name, form in (("sgd", "nonconvex"), ("admm", "relu")):
+        opts = {"sgd": {"width": 3, "epochs": 40}, "admm": {"max_iter": 300}}[name]
+        solver = get_solver(name, **opts)
+        p1, p2 = solver.setup(problem, form, tol=1e-8), solver.setup(other, form, tol=1e-8)
+        r2, r1 = solver.solve(other, form, tol=1e-8, prepared=p2), solver.solve(problem, form, tol=1e-8, prepared=p1)
+        for res, prob in ((r1, problem), (r2, other)):
+            fresh = get_solver(name, **opts).solve(prob, form, tol=1e-8)
+            assert res.objective == fresh.objective and res.iterations == fresh.iterations, name

@@ -41,7 +41,7 @@ def write_config(
 @pytest.mark.slow
 def test_misbehaving_cases_are_recorded_and_the_sweep_completes(tmp_path):
     cfg = load_config(
-        write_config(tmp_path / "c.toml", '["test-abort", "test-hang", "test-hog", "clarabel"]', time_limit=3, grace=4)
+        write_config(tmp_path / "c.toml", '["test-abort", "test-hang", "test-hog", "clarabel"]', time_limit=3, grace=6)
     )
     out = tmp_path / "r.parquet"
     counts = run_sweep(cfg, out, jobs=2, progress=False)
@@ -55,6 +55,9 @@ def test_misbehaving_cases_are_recorded_and_the_sweep_completes(tmp_path):
     assert df["case_hash"].is_unique
     for col in ("machine", "packages", "python", "solver_version"):
         assert col in df
+    from relubench.running.measure import ROW_KEYS
+
+    assert set(ROW_KEYS) <= set(df.columns)  # a stored row has every key of `solve --json` (the one schema)
     row = df[df["solver"] == "clarabel"].iloc[0]
     assert abs(row["relative_gap"]) <= 1e-4 and row["time_to_0.01"] > 0  # preset mid: tol 1e-4
     # a re-run skips everything; --rerun-failed retries the three failures only
