@@ -21,8 +21,9 @@ from relubench.errors import InputError
 from relubench.problem.formulations import get_formulation, masked_predict, nonconvex_objective
 from relubench.problem.instance import Problem
 from relubench.problem.losses import get_loss
+from relubench.problem.spec import ProblemClass
 from relubench.running.metrics import prediction_scores
-from relubench.running.solver import get_solver
+from relubench.running.solver import get_solver, solvers_for
 
 N, D = 10, 2
 
@@ -79,17 +80,19 @@ def test_logistic_loss_values_gradient_and_conjugate() -> None:
         assert loss.value(pred, y) >= c * theta @ pred + loss.dual_value(pred, y, c) - 1e-12
 
 
+# every available backend that solves the class, from the registry, but the cvxpy routes of SCS and ECOS
+# (cross-checks of libraries the native SCS and cvxpy-clarabel already cover here)
+LEFT_OUT = {"cvxpy-scs", "cvxpy-ecos"}
 CASES = [
-    (loss, c, form, solver)
+    (loss, c, form, cls.name)
     for loss in ("logistic", "squared")
     for c in (1, 3)
-    for form, solvers in (
-        ("gated", ("clarabel", "scs", "fista", "cvxpy-clarabel")),
-        ("relu", ("clarabel", "scs", "al")),
-    )
-    for solver in solvers
-    if not (loss == "squared" and c == 1)  # covered by test_global_optimality and test_backends
-    and not (loss == "squared" and solver == "al")  # slow here (26 s); the squared loss is the AL's old ground
+    for form in ("gated", "relu")
+    for cls in solvers_for(ProblemClass(form, loss, c))
+    if cls.name not in LEFT_OUT
+    and cls.available()[0]
+    and not (loss == "squared" and c == 1)  # covered by test_global_optimality and test_backends
+    and not (loss == "squared" and cls.name == "al")  # slow here (26 s); the squared loss is the AL's old ground
 ]
 _REF: dict[tuple[str, int, str], float] = {}
 
