@@ -22,6 +22,7 @@ Guarantees (tested in tests/test_hostile.py and tests/test_sweep.py):
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
@@ -60,7 +61,10 @@ class ResultStore:
         if not self.path.exists():
             return pd.DataFrame()
         try:
-            df = pd.read_parquet(self.path)
+            # one open file, read whole: a concurrent sweep replacing the table (os.replace) cannot hand the reader
+            # the footer of one version and the row groups of the next (pyarrow reopens a path it is given)
+            with open(self.path, "rb") as fh:
+                df = pd.read_parquet(io.BytesIO(fh.read()))
         except Exception as exc:  # pyarrow raises many types for damaged files
             why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise InputError(
@@ -108,7 +112,7 @@ class ResultStore:
             os.fsync(fh.fileno())
 
     def _write(self, df: pd.DataFrame) -> None:
-        write_whole(self.path, lambda fh: df.to_parquet(fh, index=False), durable=True)
+        write_whole(self.path, lambda tmp: df.to_parquet(tmp, index=False), durable=True, by_name=True)
 
     # ---- claims: concurrent sweeps do not run the same case twice
 
