@@ -6,6 +6,7 @@ import csv
 import warnings
 import zipfile
 import zlib
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -55,8 +56,9 @@ def read_npz(
     return out
 
 
-def _read_csv(p: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
-    """Features and target(s) of a CSV with one header row; every row must have exactly the header's fields.
+def _read_csv(p: Path, target: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Features, target(s) and the feature columns' names of a CSV with one header row; every row must have
+    exactly the header's fields.
 
     ``target`` names one column, or several separated by commas (y then has one column per name: c outputs).
     """
@@ -72,11 +74,28 @@ def _read_csv(p: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
     if not header:
         raise InputError(f"{p}: empty CSV (a header row is needed)")
     names = list(header)
-    dupes = sorted({h for h in names if names.count(h) > 1})
+    dupes = sorted(h for h, k in Counter(names).items() if k > 1)  # linear in the columns (wide files)
     if dupes:
         raise InputError(f"{p}: duplicate column name(s) in the header: {', '.join(map(repr, dupes))}")
     if any(not h for h in names):
         raise InputError(f"{p}: empty column name in the header (column {names.index('') + 1})")
+    targets = target_names(target)
+    fast = _plain_numbers(p, len(names))
+    if fast is not None:  # the common case, read by numpy in one pass (linear in the file, wide files too)
+        pos = {h: i for i, h in enumerate(names)}
+        missing = [t for t in targets if t not in pos]
+        if missing:
+            raise InputError(f"{p}: no target column {', '.join(map(repr, missing))} (columns: {_shown(names)})")
+        cols = [pos[t] for t in targets]
+        keep = np.ones(len(names), dtype=bool)
+        keep[cols] = False
+        if not keep.any():
+            raise InputError(f"{p}: no feature columns besides the target(s) {target!r}")
+        y = fast[:, cols]
+        features = [h for h, k in zip(names, keep, strict=True) if k]
+        return fast[:, keep], (y[:, 0] if len(targets) == 1 else y), features
+    # anything else (quoted or non-numeric fields, ragged rows, no data rows) is read by pandas, whose errors say
+    # which row or column is wrong
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
@@ -94,20 +113,36 @@ def _read_csv(p: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
         ) from None
     if df.empty:
         raise InputError(f"{p}: no data rows below the header")
-    targets = target_names(target)
     missing = [t for t in targets if t not in df.columns]
     if missing:
-        raise InputError(
-            f"{p}: no target column {', '.join(map(repr, missing))} (columns: {', '.join(map(str, df.columns))})"
-        )
-    bad = [str(c) for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+        raise InputError(f"{p}: no target column {', '.join(map(repr, missing))} (columns: {_shown(df.columns)})")
+    bad = [str(c) for c, t in df.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
     if bad:
         raise InputError(f"{p}: non-numeric column(s): {', '.join(bad)}")
     y = df[targets].to_numpy(dtype=float)
-    X = df.drop(columns=targets).to_numpy(dtype=float)
+    features_df = df.drop(columns=targets)
+    X = features_df.to_numpy(dtype=float)
     if X.shape[1] == 0:
         raise InputError(f"{p}: no feature columns besides the target(s) {target!r}")
-    return X, (y[:, 0] if len(targets) == 1 else y)
+    return X, (y[:, 0] if len(targets) == 1 else y), [str(c) for c in features_df.columns]
+
+
+def _plain_numbers(p: Path, columns: int) -> np.ndarray | None:
+    """The data rows as an (n, columns) float array when every row is ``columns`` plain numbers, else None."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "empty input file" is a None here, not a warning
+            data = np.loadtxt(p, delimiter=",", skiprows=1, ndmin=2, dtype=float, comments=None, encoding="utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if data.shape[0] > 0 and data.shape[1] == columns else None
+
+
+def _shown(names: object, most: int = 20) -> str:
+    """Column names for an error line: the first ``most``, then how many more."""
+    names = [str(n) for n in names]
+    more = f", ... ({len(names) - most} more)" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
 
 
 def target_names(target: str) -> list[str]:
@@ -138,13 +173,14 @@ def load_file(
     if not p.is_file():
         raise InputError(f"data file not found: {p}")
     masks = None
+    features = None  # the feature columns' names (CSV)
     if p.suffix.lower() == ".npz":
         arrays = read_npz(p)
         X, y, masks = arrays["X"], arrays["y"], arrays.get("D")
         if X.dtype.kind not in "biuf" or y.dtype.kind not in "biuf":
             raise InputError(f"{p}: X and y must be real numeric arrays, got {X.dtype} and {y.dtype}")
     elif p.suffix.lower() in (".csv", ".txt"):
-        X, y = _read_csv(p, target)
+        X, y, features = _read_csv(p, target)
     else:
         raise InputError(f"{p}: unsupported data file type {p.suffix!r} (use .csv or .npz)")
     X = np.asarray(X, dtype=float)
@@ -166,7 +202,8 @@ def load_file(
     else:
         Xte, yte = X[:0], y[:0]
     task = "classification" if np.isin(y, (-1.0, 1.0)).all() else "regression"
-    return Dataset(p.stem, X, y, Xte, yte, task, meta={"path": str(p)})
+    meta = {"path": str(p)} if features is None else {"path": str(p), "features": features}
+    return Dataset(p.stem, X, y, Xte, yte, task, meta=meta)
 
 
 def with_test_file(ds: Dataset, path: str | Path, target: str = "y") -> Dataset:
@@ -176,14 +213,25 @@ def with_test_file(ds: Dataset, path: str | Path, target: str = "y") -> Dataset:
     held = load_file(path, target=target)
     if held.masks is not None:
         raise InputError(f"{path}: a held-out file has no pattern masks (found an array D)")
-    if held.X_train.shape[1] != ds.X_train.shape[1]:
-        raise InputError(f"{path}: {held.X_train.shape[1]} features, the training data have {ds.X_train.shape[1]}")
+    mine, theirs = ds.meta.get("features"), held.meta.get("features")
+    Xh = held.X_train
+    if mine is not None and theirs is not None and mine != theirs:  # CSV columns are matched by name
+        missing, extra = [c for c in mine if c not in theirs], [c for c in theirs if c not in mine]
+        if missing or extra:
+            raise InputError(
+                f"{path}: its features (columns) differ from the training file's (missing: "
+                f"{', '.join(missing) or 'none'}; not in the training file: {', '.join(extra) or 'none'})"
+            )
+        where = {c: i for i, c in enumerate(theirs)}
+        Xh = Xh[:, [where[c] for c in mine]]  # the same columns in another order
+    if Xh.shape[1] != ds.X_train.shape[1]:
+        raise InputError(f"{path}: {Xh.shape[1]} features, the training data have {ds.X_train.shape[1]}")
     if held.y_train.shape[1:] != ds.y_train.shape[1:]:
         raise InputError(
             f"{path}: targets of shape {held.y_train.shape[1:]}, the training data have {ds.y_train.shape[1:]}"
         )
     meta = {**ds.meta, "test_path": str(path)}
-    return Dataset(ds.name, ds.X_train, ds.y_train, held.X_train, held.y_train, ds.task, ds.masks, meta)
+    return Dataset(ds.name, ds.X_train, ds.y_train, Xh, held.y_train, ds.task, ds.masks, meta)
 
 
 register_dataset(

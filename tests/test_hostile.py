@@ -633,3 +633,89 @@ def test_isolated_backend_reports_its_own_failure(monkeypatch):
     bad.options = {"no_such_option": 1}  # refused inside the spawned process by get_solver
     res = bad.solve(pb, "relu", tol=1e-6, time_limit=30)
     assert res.status == "error" and "no_such_option" in res.message
+
+
+# ------------------------------------------------------------------------------------------ round two
+
+
+def test_a_wide_csv_is_read_in_one_pass_and_like_the_general_reader(tmp_path):
+    """One row and 2e5 feature columns reads (it took minutes when reading grew with the square of the columns),
+    and the one-pass numeric reader gives what the general (pandas) reader gives."""
+    from relubench.datasets.files import _read_csv, load_file
+
+    d = 200_000
+    wide = tmp_path / "wide.csv"
+    wide.write_text(",".join(f"c{i}" for i in range(d)) + ",y\n" + ",".join(["1.5"] * d) + ",2\n")
+    X, y, names = _read_csv(wide, "y")
+    assert X.shape == (1, d) and y.tolist() == [2.0] and names[-1] == f"c{d - 1}"
+    plain = tmp_path / "plain.csv"
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((7, 4))
+    plain.write_text("a,t,b,c\n" + "\n".join(",".join(repr(float(v)) for v in row) for row in data) + "\n")
+    quoted = tmp_path / "quoted.csv"  # the same numbers, quoted: the general reader's path
+    quoted.write_text("a,t,b,c\n" + "\n".join(",".join(f'"{float(v)!r}"' for v in row) for row in data) + "\n")
+    for f in (plain, quoted):
+        ds = load_file(f, target="t")
+        np.testing.assert_array_equal(ds.X_train, data[:, [0, 2, 3]])
+        np.testing.assert_array_equal(ds.y_train, data[:, 1])
+        assert ds.meta["features"] == ["a", "b", "c"]
+
+
+def test_an_identically_zero_target_is_a_legal_problem(tmp_path, monkeypatch, capsys):
+    """Its optimum is 0: the violation scale max|y| has a floor (1 for y = 0), so the reference is not refused."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((30, 3))
+    f = tmp_path / "zero.csv"
+    f.write_text("a,b,c,y\n" + "\n".join(",".join(map(str, r)) + ",0" for r in X) + "\n")
+    monkeypatch.chdir(tmp_path)
+    argv = ["solve", "--data", str(f), "--patterns", "6", "--formulation", "relu", "--solver", "clarabel,admm"]
+    assert main([*argv, "--reference", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["status"] for r in rows] == ["optimal", "optimal"] and all(abs(r["objective"]) < 1e-6 for r in rows)
+    assert all(r["y_scale"] == 1.0 and r["reference"] is not None for r in rows)
+
+
+@pytest.mark.parametrize(
+    "target,expect",
+    [("missing/net.npz", "does not exist"), ("adir.npz", "exists and is not a file"), ("net.txt", "needs a .npz")],
+)
+def test_save_network_is_checked_before_the_solve(target, expect, tmp_path, monkeypatch, capsys):
+    (tmp_path / "adir.npz").mkdir()
+    argv = ["solve", "--dataset", "gaussian", "--n", "40", "--d", "3", "--patterns", "5", "--solver", "clarabel"]
+    err = refused([*argv, "--save-network", tmp_path / target], tmp_path, monkeypatch, capsys, expect)
+    assert "--save-network" in err  # one line: no "solving ..." line came before it
+
+
+def test_held_out_columns_are_matched_by_name(tmp_path, monkeypatch, capsys):
+    rng = np.random.default_rng(2)
+    train, test = rng.standard_normal((40, 4)), rng.standard_normal((10, 4))
+
+    def csv(path, header, data, order):
+        path.write_text(header + "\n" + "\n".join(",".join(map(str, r[order])) for r in data) + "\n")
+
+    csv(tmp_path / "train.csv", "a,b,c,y", train, [0, 1, 2, 3])
+    csv(tmp_path / "test.csv", "a,b,c,y", test, [0, 1, 2, 3])
+    csv(tmp_path / "shuffled.csv", "c,y,a,b", test, [2, 3, 0, 1])  # the same columns in another order
+    csv(tmp_path / "other.csv", "a,b,q,y", test, [0, 1, 2, 3])
+    base = ["solve", "--data", str(tmp_path / "train.csv"), "--patterns", "5", "--solver", "clarabel", "--json"]
+    monkeypatch.chdir(tmp_path)
+    results = []
+    for held in ("test.csv", "shuffled.csv"):
+        assert main([*base, "--test", str(tmp_path / held)]) == 0
+        results.append(json.loads(capsys.readouterr().out)["test_loss"])
+    assert results[0] == pytest.approx(results[1], rel=1e-12)
+    refused([*base, "--test", tmp_path / "other.csv"], tmp_path, monkeypatch, capsys, "missing: c")
+
+
+@pytest.mark.slow
+def test_a_sweep_at_a_scheduler_that_does_not_answer_creates_nothing(tmp_path, monkeypatch, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        'name = "s"\nsolvers = ["admm"]\nformulations = ["relu"]\n'
+        '[[datasets]]\nname = "gaussian"\nsizes = [[20, 2, 4]]\nbeta = 0.1\n'
+    )
+    out = tmp_path / "res" / "r.parquet"
+    out.parent.mkdir()
+    refused(["sweep", cfg, "-o", out, "--scheduler", "tcp://127.0.0.1:9", "--no-progress"], tmp_path, monkeypatch,
+            capsys, "cannot connect to dask scheduler")  # fmt: skip
+    assert list(out.parent.iterdir()) == []  # no lock, no claims

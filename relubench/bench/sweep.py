@@ -11,6 +11,7 @@ The config format is documented in :mod:`relubench.bench.config`.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import platform
 import subprocess
@@ -115,13 +116,33 @@ def run_sweep(
     scheduler: str | None = None,
     progress: bool = True,
     runner: Callable[[Case], dict[str, Any]] = run_isolated,
+    announce: str | None = None,
 ) -> dict[str, int]:
     """Run the config's unfinished cases, appending each row as it completes. Returns counts by status.
+    ``announce``: a line printed to stderr once the sweep has what it needs (the scheduler answered).
 
     Each case is claimed in the store before it runs (:meth:`ResultStore.claim`), so sweeps running at the same
     time on one table split the cases between them; ``skipped`` counts cases finished or run by another sweep.
     """
-    store = ResultStore(store_path)
+    client = _connect(scheduler) if scheduler else None  # before the store is touched: a refusal writes nothing
+    if announce:
+        print(announce, file=sys.stderr, flush=True)
+    try:
+        return _run_cases(config, ResultStore(store_path), jobs, rerun_failed, client, progress, runner)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _run_cases(
+    config: SweepConfig,
+    store: ResultStore,
+    jobs: int,
+    rerun_failed: bool,
+    client: Any,
+    progress: bool,
+    runner: Callable[[Case], dict[str, Any]],
+) -> dict[str, int]:
     store.forget_finished_not_in(store.done_hashes())
     done = store.done_hashes(rerun_failed=rerun_failed)
     todo = [c for c in config.cases if c.case_hash not in done]
@@ -138,11 +159,11 @@ def run_sweep(
 
     rows: Iterable[dict[str, Any] | None]
     held: list[str] = []
-    if scheduler:  # remote workers: claim up front, here
+    if client is not None:  # remote workers: claim up front, here
         mine = [c for c in todo if claimed(c)]
         held = [c.case_hash for c in mine]
         counts["skipped"] += len(todo) - len(mine)
-        rows = _dask_rows(mine, scheduler, runner)
+        rows = _dask_rows(mine, client, runner)
     elif jobs > 1:
         rows = _pool_rows(todo, jobs, run_claimed)
     else:
@@ -176,18 +197,26 @@ def _pool_rows(
             yield fut.result()
 
 
-def _dask_rows(todo: list[Case], scheduler: str, runner: Callable[[Case], dict[str, Any]]) -> Iterable[dict[str, Any]]:
+def _connect(scheduler: str) -> Any:
+    """A dask.distributed client of the scheduler, or InputError (one line: dask's own log lines are held back)."""
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
     except ImportError:
         raise InputError("--scheduler needs dask.distributed: pip install 'relubench[dask]'") from None
+    quiet = logging.getLogger("distributed")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
     try:
-        client = Client(scheduler, timeout=10)
-    except OSError as exc:
+        return Client(scheduler, timeout=10)
+    except (OSError, ValueError, TypeError) as exc:
         raise InputError(f"cannot connect to dask scheduler {scheduler}: {exc}") from None
-    try:
-        futures = client.map(runner, todo, pure=False)
-        for fut in as_completed(futures):
-            yield fut.result()
     finally:
-        client.close()
+        quiet.setLevel(level)
+
+
+def _dask_rows(todo: list[Case], client: Any, runner: Callable[[Case], dict[str, Any]]) -> Iterable[dict[str, Any]]:
+    from distributed import as_completed
+
+    futures = client.map(runner, todo, pure=False)
+    for fut in as_completed(futures):
+        yield fut.result()

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from relubench.atomic import check_output_file
 from relubench.bench.config import load_config
 from relubench.bench.schema import SAFE_NAME
 from relubench.bench.store import ResultStore
@@ -150,8 +151,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
         raise ReluBenchError("--solver is empty")
     if args.save_network and len(names) != 1:
         raise ReluBenchError("--save-network saves the network of one solver: name exactly one with --solver")
-    if args.save_network and not str(args.save_network).endswith(".npz"):
-        raise ReluBenchError(f"--save-network needs a .npz file name, got {args.save_network!r}")
+    if args.save_network:  # checked before any work: a long solve is not thrown away for a bad path
+        check_output_file(args.save_network, ".npz", "--save-network")
     classes = [solver_class(n) for n in names]  # unknown names fail before any work
     placed = {c.name: _device_options(c, args) for c in classes}  # before the data are read
     every = args.solver == "all"
@@ -189,11 +190,7 @@ def cmd_path(args: argparse.Namespace) -> int:
     _usable([cls], ProblemClass(args.formulation, args.loss), False)
     betas = path_betas(args.betas)
     if args.figure is not None:
-        figure = Path(args.figure)
-        if figure.suffix.lower() != ".png":
-            raise ReluBenchError(f"--figure needs a .png file name, got {args.figure!r}")
-        if not figure.parent.is_dir():
-            raise ReluBenchError(f"--figure: folder {figure.parent} does not exist")
+        check_output_file(args.figure, ".png", "--figure")
     args.beta = betas[0]
     args.epsilon = 0.0
     problem, ds = _load_problem(args)
@@ -339,7 +336,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     out = args.output or f"results/{config.name}.parquet"
     ResultStore(out).load()  # a path that is no table, or a damaged table: refused before anything runs
-    print(f"sweep {config.name}: {len(config.cases)} cases -> {out}", file=sys.stderr)
     counts = run_sweep(
         config,
         out,
@@ -347,6 +343,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         rerun_failed=args.rerun_failed,
         scheduler=args.scheduler,
         progress=not args.no_progress,
+        announce=f"sweep {config.name}: {len(config.cases)} cases -> {out}",
     )
     print(" ".join(f"{k}={v}" for k, v in sorted(counts.items())))
     return 0

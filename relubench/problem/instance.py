@@ -34,8 +34,11 @@ BYTES_PER_MASK_ENTRY = 25
 
 
 def y_scale(y: np.ndarray) -> float:
-    """Scale of the targets used to make constraint violations relative: max(|y|_inf, 1e-12)."""
-    return max(float(np.abs(y).max(initial=0.0)), 1e-12)
+    """Scale of the targets used to make constraint violations relative (statuses, the "reached" rule, reports):
+    max|y|, floored at 1e-12; with y identically 0 (a legal problem, optimum 0) violations are measured absolutely
+    (scale 1), as relative gaps are then (:func:`relubench.running.reference.gap_floor`)."""
+    top = float(np.abs(y).max(initial=0.0))
+    return max(top, 1e-12) if top > 0 else 1.0
 
 
 def with_bias_column(X: np.ndarray) -> np.ndarray:
