@@ -719,3 +719,23 @@ def test_a_sweep_at_a_scheduler_that_does_not_answer_creates_nothing(tmp_path, m
     refused(["sweep", cfg, "-o", out, "--scheduler", "tcp://127.0.0.1:9", "--no-progress"], tmp_path, monkeypatch,
             capsys, "cannot connect to dask scheduler")  # fmt: skip
     assert list(out.parent.iterdir()) == []  # no lock, no claims
+
+
+def test_a_full_disk_while_the_table_is_written_keeps_the_previous_table(tmp_path, monkeypatch):
+    import errno
+
+    from relubench.bench.store import ResultStore
+    from relubench.errors import InputError
+
+    store = ResultStore(tmp_path / "r.parquet")
+    store.append([{"case_hash": "a", "status": "optimal"}])
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
+    with pytest.raises(InputError, match="No space left on device.*stays readable"):
+        store.append([{"case_hash": "b", "status": "optimal"}])
+    monkeypatch.undo()
+    assert ResultStore(tmp_path / "r.parquet").load()["case_hash"].tolist() == ["a"]
+    assert not list(tmp_path.glob(".tmp-*"))  # the half-written temporary file is gone

@@ -103,6 +103,11 @@ class ResultStore:
                 self._write(new)
         except Timeout:
             raise InputError(f"{self.path}: could not lock the table within {LOCK_TIMEOUT_S:g} s") from None
+        except OSError as exc:  # a full disk, a quota, a folder gone read-only: the rename never happened
+            raise InputError(
+                f"{self.path}: could not write the table ({exc.strerror or exc}); the table as it was stays "
+                "readable and a re-run resumes from it"
+            ) from None
 
     def _journal(self, rows: list[dict[str, Any]]) -> None:
         with open(self.journal, "a", encoding="utf-8") as fh:
