@@ -5,6 +5,7 @@ import time
 
 import numpy as np
 
+from relubench.running.result import Result
 from relubench.running.solver import Capabilities, Solver, register
 
 
@@ -47,3 +48,14 @@ def fast_runner(case):
 
     time.sleep(0.02)
     return {"status": "optimal", "message": "", "wall_s": 0.02, "case_hash": case.case_hash, **case_columns(case)}
+
+
+@register
+class Slow(Solver):
+    name = "test-slow"
+    family = "baseline"
+    capabilities = Capabilities(formulations=("relu",), benchmark=False)
+
+    def _solve(self, problem, formulation, tol, time_limit, callback):
+        time.sleep(float(os.environ.get("RELUBENCH_TEST_SLOW_S", "3")))  # long enough to be killed in the middle
+        return Result(self.name, formulation, "max_iter", message="slept")

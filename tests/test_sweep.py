@@ -140,3 +140,86 @@ def test_bad_config_is_one_line_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("relubench: error: unknown solver") and err.count("\n") == 1
     assert not (tmp_path / "r.parquet").exists()
+
+
+@pytest.mark.slow
+def test_a_dask_worker_killed_in_the_middle_of_a_case_loses_and_doubles_nothing(tmp_path, monkeypatch):
+    """The case it held runs again elsewhere (dask reschedules it): every case ends as one row, none twice. (The
+    worker is found and killed through the cluster object: a second Client in this process would share, and on
+    closing stop, the sweep's connection.)"""
+    import signal
+    import threading
+
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setenv("RELUBENCH_TEST_SLOW_S", "4")
+    cfg = load_config(write_config(tmp_path / "c.toml", '["test-slow"]', sizes="[[30, 3, 5], [40, 3, 5]]"))
+    out = tmp_path / "r.parquet"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc:
+        result: dict = {}
+        sweep = threading.Thread(
+            target=lambda: result.update(run_sweep(cfg, out, scheduler=lc.scheduler_address, progress=False))
+        )
+        sweep.start()
+        deadline = time.time() + 60
+        busy = []
+        while time.time() < deadline and not busy:
+            busy = [ws.address for ws in lc.scheduler.workers.values() if ws.processing]
+            time.sleep(0.2)
+        assert busy, "no case started"
+        time.sleep(1.0)  # in the middle of the case
+        nanny = next(n for n in lc.workers.values() if n.worker_address == busy[0])
+        os.kill(nanny.process.process.pid, signal.SIGKILL)
+        sweep.join(timeout=120)
+        assert not sweep.is_alive(), "the sweep hung after a worker died"
+    df = pd.read_parquet(out)
+    assert len(df) == len(cfg.cases) and df["case_hash"].is_unique
+    assert set(df["status"]) == {"max_iter"}  # the killed case ran again to its end
+    assert sum(v for k, v in result.items() if k != "skipped") == len(cfg.cases)
+
+
+@pytest.mark.slow
+def test_a_scheduler_killed_mid_sweep_ends_it_with_one_line_and_a_rerun_resumes(tmp_path, monkeypatch):
+    import signal
+    import socket
+
+    pytest.importorskip("distributed")
+    monkeypatch.setenv("RELUBENCH_TEST_SLOW_S", "2")
+    config = write_config(
+        tmp_path / "c.toml", '["test-slow"]', sizes="[[30, 3, 5], [40, 3, 5], [50, 3, 5], [60, 3, 5]]"
+    )
+    out = tmp_path / "r.parquet"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    sched = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--port", str(port),
+                              "--no-dashboard"], **quiet)  # fmt: skip
+    worker = None
+    try:
+        time.sleep(3)
+        worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+                                   "--no-dashboard"], **quiet)  # fmt: skip
+        cmd = [sys.executable, "-m", "relubench", "sweep", str(config), "-o", str(out), "--no-progress"]
+        sweep = subprocess.Popen([*cmd, "--scheduler", address], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)  # fmt: skip
+        deadline = time.time() + 90
+        while time.time() < deadline and not out.exists():
+            time.sleep(0.2)
+        assert out.exists(), "no row was stored"
+        sched.send_signal(signal.SIGKILL)
+        _, err = sweep.communicate(timeout=90)  # it ends, it does not hang
+    finally:
+        for proc in (sched, worker):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+    lines = err.strip().splitlines()
+    assert sweep.returncode == 2 and "Traceback" not in err, err
+    assert lines[-1].startswith("relubench: error: lost the dask scheduler") and len(lines) == 2, err
+    before = pd.read_parquet(out)
+    assert 1 <= len(before) < 4
+    subprocess.run(cmd, check=True, capture_output=True, timeout=120)  # resumes here, without the cluster
+    after = pd.read_parquet(out)
+    assert len(after) == 4 and after["case_hash"].is_unique
+    kept = after.set_index("case_hash").loc[before["case_hash"]]
+    assert (kept["wall_s"].to_numpy() == before["wall_s"].to_numpy()).all()  # finished rows were not rerun

@@ -10,6 +10,7 @@ The config format is documented in :mod:`relubench.bench.config`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -17,7 +18,7 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
@@ -131,7 +132,8 @@ def run_sweep(
         return _run_cases(config, ResultStore(store_path), jobs, rerun_failed, client, progress, runner)
     finally:
         if client is not None:
-            client.close()
+            with _quiet_dask():  # closing after a lost scheduler logs its reconnection's traceback
+                client.close()
 
 
 def _run_cases(
@@ -197,26 +199,50 @@ def _pool_rows(
             yield fut.result()
 
 
+@contextlib.contextmanager
+def _quiet_dask() -> Iterator[None]:
+    """dask.distributed's loggers held back: its connection attempts log tracebacks; relubench says it in a line."""
+    names = ["distributed"] + [n for n in logging.root.manager.loggerDict if n.startswith("distributed.")]
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
 def _connect(scheduler: str) -> Any:
     """A dask.distributed client of the scheduler, or InputError (one line: dask's own log lines are held back)."""
     try:
         from distributed import Client
     except ImportError:
         raise InputError("--scheduler needs dask.distributed: pip install 'relubench[dask]'") from None
-    quiet = logging.getLogger("distributed")
-    level = quiet.level
-    quiet.setLevel(logging.CRITICAL)
     try:
-        return Client(scheduler, timeout=10)
+        with _quiet_dask():
+            return Client(scheduler, timeout=10)
     except (OSError, ValueError, TypeError) as exc:
         raise InputError(f"cannot connect to dask scheduler {scheduler}: {exc}") from None
-    finally:
-        quiet.setLevel(level)
 
 
 def _dask_rows(todo: list[Case], client: Any, runner: Callable[[Case], dict[str, Any]]) -> Iterable[dict[str, Any]]:
+    """Rows as the cluster finishes them. A worker that dies is dask's to survive (it reruns the case elsewhere);
+    a scheduler that goes away ends the sweep with one error line: the rows stored so far stay, a re-run resumes."""
     from distributed import as_completed
 
-    futures = client.map(runner, todo, pure=False)
-    for fut in as_completed(futures):
-        yield fut.result()
+    lost = ("CancelledError", "CommClosedError")
+    with _quiet_dask():  # its reconnection attempts log tracebacks; the one line below says it all
+        futures = client.map(runner, todo, pure=False)
+        for fut in as_completed(futures):
+            try:
+                row = fut.result()
+            except Exception as exc:  # a cancelled future or a closed comm: the scheduler is gone
+                if client.status == "running" and not type(exc).__name__.endswith(lost):
+                    raise
+                raise InputError(
+                    f"lost the dask scheduler ({type(exc).__name__}); the rows finished so far are stored, "
+                    "re-run the sweep to resume"
+                ) from None
+            yield row
