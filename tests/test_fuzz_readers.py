@@ -210,7 +210,7 @@ VALUES = st.recursive(
         st.booleans(),
         st.sampled_from(["q", "admm", "fista", "relu", "gated", "mid", "gaussian", "../x", "", "cuda", "nan"]),
     ),
-    lambda inner: st.lists(inner, max_size=3),
+    lambda children: st.lists(children, min_size=1, max_size=3),
     max_leaves=6,
 )
 
