@@ -65,7 +65,7 @@ def _read_csv(p: Path, target: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     import pandas as pd  # here, not at the top: a sweep case's process need not load pandas
 
     try:
-        with open(p, newline="", encoding="utf-8") as fh:
+        with open(p, newline="", encoding="utf-8-sig") as fh:  # -sig: a byte-order mark (Excel) is not a name
             header = next(csv.reader(fh), None)
     except UnicodeDecodeError:
         raise InputError(f"{p}: not UTF-8 text") from None
@@ -76,7 +76,7 @@ def _read_csv(p: Path, target: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     names = list(header)
     dupes = sorted(h for h, k in Counter(names).items() if k > 1)  # linear in the columns (wide files)
     if dupes:
-        raise InputError(f"{p}: duplicate column name(s) in the header: {', '.join(map(repr, dupes))}")
+        raise InputError(f"{p}: duplicate column name(s) in the header: {_shown(map(repr, dupes))}")
     if any(not h for h in names):
         raise InputError(f"{p}: empty column name in the header (column {names.index('') + 1})")
     targets = target_names(target)
@@ -118,7 +118,7 @@ def _read_csv(p: Path, target: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
         raise InputError(f"{p}: no target column {', '.join(map(repr, missing))} (columns: {_shown(df.columns)})")
     bad = [str(c) for c, t in df.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
     if bad:
-        raise InputError(f"{p}: non-numeric column(s): {', '.join(bad)}")
+        raise InputError(f"{p}: non-numeric column(s): {_shown(bad)}")
     y = df[targets].to_numpy(dtype=float)
     features_df = df.drop(columns=targets)
     X = features_df.to_numpy(dtype=float)
@@ -132,7 +132,7 @@ def _plain_numbers(p: Path, columns: int) -> np.ndarray | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "empty input file" is a None here, not a warning
-            data = np.loadtxt(p, delimiter=",", skiprows=1, ndmin=2, dtype=float, comments=None, encoding="utf-8")
+            data = np.loadtxt(p, delimiter=",", skiprows=1, ndmin=2, dtype=float, comments=None, encoding="utf-8-sig")
     except (ValueError, UnicodeDecodeError):
         return None
     return data if data.shape[0] > 0 and data.shape[1] == columns else None
@@ -216,11 +216,13 @@ def with_test_file(ds: Dataset, path: str | Path, target: str = "y") -> Dataset:
     mine, theirs = ds.meta.get("features"), held.meta.get("features")
     Xh = held.X_train
     if mine is not None and theirs is not None and mine != theirs:  # CSV columns are matched by name
-        missing, extra = [c for c in mine if c not in theirs], [c for c in theirs if c not in mine]
+        mine_set, theirs_set = set(mine), set(theirs)  # sets: linear in the columns (wide files)
+        missing, extra = [c for c in mine if c not in theirs_set], [c for c in theirs if c not in mine_set]
         if missing or extra:
             raise InputError(
                 f"{path}: its features (columns) differ from the training file's (missing: "
-                f"{', '.join(missing) or 'none'}; not in the training file: {', '.join(extra) or 'none'})"
+                f"{_shown(missing) if missing else 'none'}; not in the training file: "
+                f"{_shown(extra) if extra else 'none'})"
             )
         where = {c: i for i, c in enumerate(theirs)}
         Xh = Xh[:, [where[c] for c in mine]]  # the same columns in another order

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from relubench.cli import main
+from relubench.errors import ReluBenchError
 from relubench.problem import Problem
 from relubench.running.reference import cached_reference, gap_floor, reference_optimum, relative_gap
 from relubench.running.result import STATUSES
@@ -659,6 +660,19 @@ def test_a_wide_csv_is_read_in_one_pass_and_like_the_general_reader(tmp_path):
         np.testing.assert_array_equal(ds.X_train, data[:, [0, 2, 3]])
         np.testing.assert_array_equal(ds.y_train, data[:, 1])
         assert ds.meta["features"] == ["a", "b", "c"]
+
+
+def test_a_byte_order_mark_is_not_part_of_a_column_name(tmp_path):
+    """Excel's "CSV UTF-8" starts with a byte-order mark: the first column is still called by its name."""
+    from relubench.datasets.files import load_file
+
+    f = tmp_path / "bom.csv"
+    f.write_bytes("\ufeffy,a,b\n1,2,3\n4,5,6\n".encode())
+    ds = load_file(f, target="y")
+    assert ds.y_train.tolist() == [1.0, 4.0] and ds.meta["features"] == ["a", "b"]
+    f.write_bytes("\ufeffy,a,b\n1,2,x\n4,5,6\n".encode())  # the general reader's path too
+    with pytest.raises(ReluBenchError, match="non-numeric column"):
+        load_file(f, target="y")
 
 
 def test_an_identically_zero_target_is_a_legal_problem(tmp_path, monkeypatch, capsys):

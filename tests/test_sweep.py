@@ -223,3 +223,35 @@ def test_a_scheduler_killed_mid_sweep_ends_it_with_one_line_and_a_rerun_resumes(
     assert len(after) == 4 and after["case_hash"].is_unique
     kept = after.set_index("case_hash").loc[before["case_hash"]]
     assert (kept["wall_s"].to_numpy() == before["wall_s"].to_numpy()).all()  # finished rows were not rerun
+
+
+def test_a_case_that_kills_every_worker_becomes_a_crashed_row(tmp_path, monkeypatch):
+    """dask gives up on a task after its workers died several times (KilledWorker): that case is a crashed row
+    and the sweep goes on with the others."""
+    distributed = pytest.importorskip("distributed")
+    from relubench.bench import sweep as sweep_mod
+
+    class KilledWorker(Exception):
+        pass
+
+    class Fut:
+        def __init__(self, key, value):
+            self.key, self.value = key, value
+
+        def result(self):
+            if isinstance(self.value, Exception):
+                raise self.value
+            return self.value
+
+    class Client:
+        status = "running"
+
+        def map(self, fn, cases, pure):
+            return [Fut(i, KilledWorker("worker died 3 times") if i == 0 else {"case_hash": c.case_hash})
+                    for i, c in enumerate(cases)]  # fmt: skip
+
+    monkeypatch.setattr(distributed, "as_completed", lambda futures: iter(futures))
+    cfg = load_config(write_config(tmp_path / "c.toml", '["admm"]', sizes="[[30, 3, 5], [40, 3, 5]]"))
+    rows = list(sweep_mod._dask_rows(cfg.cases, Client(), lambda c: None))
+    assert rows[0]["status"] == "crashed" and rows[0]["case_hash"] == cfg.cases[0].case_hash
+    assert "dask workers died" in rows[0]["message"] and rows[1] == {"case_hash": cfg.cases[1].case_hash}

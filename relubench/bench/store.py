@@ -174,7 +174,13 @@ class ResultStore:
             return {}  # none yet, or damaged: claims only prevent duplicate work, the table is the record
 
     def _write_claims(self, claims: dict[str, dict[str, Any]]) -> None:
-        write_whole(self.claims_path, lambda fh: json.dump(claims, fh), binary=False)
+        try:
+            write_whole(self.claims_path, lambda fh: json.dump(claims, fh), binary=False)
+        except OSError as exc:  # a full disk: the claims are lost, not the table
+            raise InputError(
+                f"{self.claims_path}: could not write the claims ({exc.strerror or exc}); the table is intact and a "
+                "re-run resumes from it"
+            ) from None
 
     # ---- recovery
 

@@ -235,10 +235,17 @@ def _dask_rows(todo: list[Case], client: Any, runner: Callable[[Case], dict[str,
     lost = ("CancelledError", "CommClosedError")
     with _quiet_dask():  # its reconnection attempts log tracebacks; the one line below says it all
         futures = client.map(runner, todo, pure=False)
+        case_of = {fut.key: case for fut, case in zip(futures, todo, strict=True)}
         for fut in as_completed(futures):
             try:
                 row = fut.result()
             except Exception as exc:  # a cancelled future or a closed comm: the scheduler is gone
+                if type(exc).__name__ == "KilledWorker":  # the case killed every worker dask gave it: a row
+                    case = case_of[fut.key]
+                    why = f"dask workers died running it ({str(exc).splitlines()[0][:300] if str(exc) else exc!r})"
+                    row = {"status": "crashed", "message": why, "wall_s": float("nan"), "case_hash": case.case_hash}
+                    yield {**row, **case_columns(case), **environment_info()}
+                    continue
                 if client.status == "running" and not type(exc).__name__.endswith(lost):
                     raise
                 raise InputError(
