@@ -147,10 +147,10 @@ def measure(
         t = time_to_certified(res, tol, ys, floor)
         row[f"time_to_certified_{tol:g}"] = None if t is None else res.setup_s + t
     row["trace"] = json.dumps(trace_rows(res.trace))
-    row.update(network_metrics(problem, ds, None))
+    form = get_formulation(res.formulation)
+    predict = None if res.weights is None else form.predictor(problem, res.weights)
+    row.update(network_metrics(problem, ds, predict))  # test_rows always; the scores where there is a model
     if res.weights is not None:
-        form = get_formulation(res.formulation)
-        row.update(network_metrics(problem, ds, form.predictor(problem, res.weights)))
         if attacks and problem.outputs == 1:
             U, a = form.network(res.weights, problem.outputs)
             row.update(attack_columns(problem, ds, U, a))
