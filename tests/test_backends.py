@@ -57,11 +57,12 @@ def test_mosek_without_licence_is_unavailable_not_failed(monkeypatch):
 
 def test_setup_reported_apart_and_time_limit_respected():
     problem = small_problem(n=300, d=10, P=60, seed=1)
-    res = get_solver("clarabel").solve(problem, "relu", tol=1e-8, time_limit=0.05)
-    assert res.setup_s > 0
-    assert res.status in ("time_limit", "optimal")
-    if res.status == "time_limit":
-        assert res.solve_s < 1.0
+    limit = 0.2
+    res = get_solver("clarabel").solve(problem, "relu", tol=1e-8, time_limit=limit)
+    assert res.setup_s > 0  # the conic data and Clarabel's setup, not charged to the limit
+    assert res.status == "time_limit", (res.status, res.iterations)  # it needs about 20 iterations of ~50 ms
+    # Clarabel looks at its clock once per iteration: the limit plus 20 % and one of its iterations
+    assert 0 < res.solve_s <= 1.2 * limit + res.solve_s / res.iterations, (res.solve_s, res.iterations)
     assert np.isfinite(res.objective)
 
 

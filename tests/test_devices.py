@@ -86,6 +86,9 @@ def test_network_baselines_in_single_precision() -> None:
     ref = get_solver("adam", width=5, epochs=50).solve(p, "nonconvex", tol=1e-9)
     res = get_solver("adam", width=5, epochs=50, precision="single").solve(p, "nonconvex", tol=1e-9)
     assert abs(res.objective - ref.objective) <= 1e-4 * abs(ref.objective)
+    # and it did run in float32: the same 50 epochs end measurably apart (float32 rounding, about 1e-7)
+    diff = max(float(np.abs(res.weights[k] - ref.weights[k]).max()) for k in ("U", "a"))
+    assert diff > 1e-9, diff
 
 
 def test_adversarial_training_stays_on_numpy() -> None:
@@ -156,10 +159,15 @@ def test_single_precision_runs_in_float32_and_certifies_in_float64(backend: str)
     form = "gated" if backend == "fista" else "relu"
     ref = get_solver("clarabel").solve(p, form, tol=1e-9)
     res = get_solver(backend, precision="single").solve(p, form, tol=1e-3, time_limit=30)
+    double = get_solver(backend).solve(p, form, tol=1e-3, time_limit=30)
     assert res.weights is not None and all(w.dtype == np.float64 for w in res.weights.values())
     assert abs(res.objective - ref.objective) <= 1e-2 * abs(ref.objective)
-    if res.status == "optimal" and res.certified_gap is not None:  # a certificate must hold: computed in float64
-        assert res.objective - ref.objective <= res.certified_gap + 1e-7 * abs(ref.objective)
+    # it did compute in float32: the same method from the same start ends measurably away from double precision
+    diff = max(float(np.abs(res.weights[k] - double.weights[k]).max()) for k in res.weights)
+    assert diff > 1e-9 * max(float(np.abs(w).max()) for w in double.weights.values()), diff
+    # a certificate holds whatever the status (it is computed in float64): the true gap never exceeds it
+    assert res.certified_gap is not None and np.isfinite(res.certified_gap)
+    assert res.objective - ref.objective <= res.certified_gap + 1e-7 * abs(ref.objective)
 
 
 def test_cuda_without_a_gpu_is_unavailable_not_a_failure(monkeypatch) -> None:  # noqa: ANN001

@@ -44,7 +44,7 @@ from relubench.running.result import Callback, Result
 
 FAMILIES = ("interior-point", "first-order", "baseline")
 ISOLATION_START_S = 60.0  # start-up of the separate process of a backend without a time limit of its own
-ISOLATION_GRACE_S = 1.0  # beyond the limit, once that process is ready to solve
+ISOLATION_GRACE = 0.1  # killed at (1 + this) x the limit, once that process is ready to solve
 DEVICES = ("cpu", "cuda")
 
 _REGISTRY: dict[str, type[Solver]] = {}
@@ -109,8 +109,8 @@ class Capabilities:
 
     ``options`` maps each solver option the backend accepts to an :class:`Option` (type, default, accepted values;
     a bare type stands for an Option of that type); an unknown option is an error. ``time_limit``: the backend
-    honours the time limit it is given; one that cannot (ECOS) is run in a separate process killed at the limit
-    plus ``ISOLATION_GRACE_S`` (its start not counted).
+    honours the time limit it is given; one that cannot (ECOS) is run in a separate process killed at
+    ``(1 + ISOLATION_GRACE)`` times the limit (its start not counted, its setup counted).
     ``max_size``: the largest n * P (rows x patterns) it should be offered in benchmarks (None: no limit);
     ``max_rows``: the largest n (a backend holding n x n matrices).
     ``benchmark``: offered in the asv grid (cross-check routes are not). ``reference_rank``: may compute
@@ -258,6 +258,10 @@ class Solver:
                 msg = f"unavailable: {reason}"
                 prepared.result = Result(self.name, pc.formulation, "unavailable", message=msg, device=device)
                 return prepared
+        overflow = data_overflow(problem)
+        if overflow is not None:  # no backend computes anything finite from such data: say so, for every one alike
+            prepared.result = self._numerical_error(pc, NumericalError(overflow))
+            return prepared
         if time_limit is not None and not self.capabilities.time_limit:
             return prepared  # set up (and timed) in the separate process of the solve
         if not inspect.isgeneratorfunction(type(self)._solve):
@@ -273,8 +277,9 @@ class Solver:
                 prepared.seconds = time.perf_counter() - start
         return prepared
 
-    def _numerical_error(self, pc: ProblemClass, exc: NumericalError) -> Result:
-        return Result(self.name, pc.formulation, "numerical_error", message=str(exc), solver_version=self.version())
+    def _numerical_error(self, pc: ProblemClass | str, exc: NumericalError) -> Result:
+        formulation = pc.formulation if isinstance(pc, ProblemClass) else pc
+        return Result(self.name, formulation, "numerical_error", message=str(exc), solver_version=self.version())
 
     def _check_call(
         self, problem: Problem, formulation: str | ProblemClass, tol: float, time_limit: float | None
@@ -353,7 +358,8 @@ class Solver:
         return res
 
     def _solve_isolated(self, problem: Problem, formulation: str, tol: float, time_limit: float) -> Result:
-        """``_solve`` in a spawned process, killed ``time_limit + ISOLATION_GRACE_S`` after it is ready to solve.
+        """``_solve`` in a spawned process, killed ``(1 + ISOLATION_GRACE) time_limit`` after it is ready to solve
+        (its setup, such as cvxpy's compilation, runs inside that window: the limit bounds setup and solve together).
 
         The process's start (interpreter, imports: up to ``ISOLATION_START_S``) is not charged to the limit. No
         progress callback reaches such a backend.
@@ -372,7 +378,7 @@ class Solver:
                 kind, payload = receive.recv()
                 if kind == "ready":
                     start = time.perf_counter()
-                    if not receive.poll(time_limit + ISOLATION_GRACE_S):
+                    if not receive.poll((1.0 + ISOLATION_GRACE) * time_limit):
                         wall = time.perf_counter() - start
                         msg = f"killed after {wall:.1f} s: {self.name} has no time limit of its own"
                         msg += f" (limit {time_limit:g} s)"
@@ -389,6 +395,25 @@ class Solver:
         if kind == "error":
             return Result(self.name, formulation, "error", message=payload)
         return payload
+
+
+def data_overflow(problem: Problem) -> str | None:
+    """Why ``problem``'s data overflow double precision (1/2 ||y||^2 or ||X||_F^2 is not finite), or None.
+
+    Every backend squares the data (losses, Gram matrices, step sizes), so such data give no finite objective
+    anywhere: each backend reports ``numerical_error`` with this reason instead of a library's guess
+    ("infeasible", "error")."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        y_sq = 0.5 * float(np.sum(np.square(problem.y)))
+        x_sq = float(np.sum(np.square(problem.X)))
+    for name, value, data in (("1/2 ||y||^2", y_sq, problem.y), ("||X||_F^2", x_sq, problem.X)):
+        if not np.isfinite(value):
+            big = float(np.max(np.abs(data))) if data.size else 0.0
+            return (
+                f"the data overflow double precision: {name} = {value} (entries up to {big:.3g}); "
+                "rescale the data (e.g. standardize the features, divide the targets by max|y|)"
+            )
+    return None
 
 
 def _isolated_solve(
