@@ -19,6 +19,7 @@ import argparse
 import datetime
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -32,6 +33,13 @@ F, L, M, S = (
     "relubench/running/metrics.py",
     "relubench/running/solver.py",
 )
+
+
+# the tests that check the core's numbers, run before the rest
+FIRST = [f"tests/{name}.py" for name in (
+    "test_losses_and_outputs", "test_independent_references", "test_global_optimality", "test_measure",
+    "test_first_order", "test_ipm", "test_adversarial_robustness", "test_backends", "test_hostile",
+)]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -149,7 +157,7 @@ def run_one(m: Mutant, pytest_args: list[str], timeout: float) -> dict:
         outcome = "timeout"
     elif code == 0:
         outcome = "survived"
-    elif code == 1:
+    elif code == 1 or (code == 2 and first):  # failures (2: interrupted by -x after one)
         outcome = "killed"
     else:  # collection errors, an interrupted run: the mutant broke more than a statement
         outcome = "killed (error)"
@@ -185,6 +193,7 @@ def render(rows: list[dict], tier: str, commit: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a kill still restores the mutated file (finally)
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", nargs="+", metavar="KEY", help="run these mutants (e.g. M07 M12)")
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
@@ -210,8 +219,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: uncommitted changes in the mutated files (commit or stash them):\n{dirty}", file=sys.stderr)
         return 2
     tier = "the whole suite" if args.all_tests else 'the fast tier (pytest -m "not slow")'
-    # this check's own test reads the page being written: left out
-    pytest_args = ["-n", "2", "tests", "--ignore=tests/test_mutants.py"]
+    # one process, stopping at the first failure; the tests of the core first, so that a mutant dies early.
+    # This check's own test reads the page being written: left out.
+    pytest_args = ["-p", "no:xdist", *FIRST, "tests", "--ignore=tests/test_mutants.py"]
     pytest_args += [] if args.all_tests else ["-m", "not slow"]
     baseline = run_one(Mutant("M00", chosen[0].path, "", "", "no mutation"), pytest_args, args.timeout)
     if baseline["outcome"] != "survived":  # a mutant counts as killed only if the code itself passes
