@@ -14,17 +14,18 @@ c = min(1, beta / max_i ||X^T D_i r||) is dual feasible and the dual value is -t
 For the relu problem the multipliers lam_i >= 0 of (2 D_i - I) X v_i >= 0 enter the dual constraint
 ||X^T (D_i theta - (2 D_i - I) lam_i)|| <= beta (and ||X^T (D_i theta + (2 D_i - I) lam'_i)|| <= beta for w_i),
 scaled jointly; the dual value is the same expression. P(z) - D(theta) bounds the suboptimality of a
-feasible z; a relu z feasible only to tol max|y| may undershoot D (its objective below f*), and the certified gap
-is |P(z) - D(theta)| (a lower bound on its error then, never a 0). A solve stops when that gap is <= tol |P(z)|
-and the constraint violation <= tol max|y|.
+feasible z; for a relu z that violates its cones (its objective may be below f*) the certified gap is
+max(P(z) - D(theta), P(z') - P(z)) with z' the feasible point derived from z along the cones' generators
+(formulations.feasible_objective), which bounds |P(z) - f*|. "optimal" only when that gap is <= tol |P(z)| and
+the constraint violation <= tol max|y|. al's KKT-type test (feasible to tol, objective settled over two outer
+steps) does not: after ``SETTLED_STEPS`` (6) such steps without a certificate at tol the run ends "inaccurate".
 
 Devices: written once against the array API standard (:mod:`relubench.problem.arrays`); the options
 ``device``, ``array_library`` and ``precision`` (:mod:`relubench.running.device`) put the arrays on numpy (CPU,
 default), torch (CPU or CUDA) or array-api-strict. Weights come back as float64 numpy arrays; a CUDA run also
 reports its peak GPU memory. Numbers read on the host (line-search tests, gaps) synchronize the device. In
 single precision the iterations run in float32 (they stall near a relative gap of 1e-3 to 1e-4) while the
-certified gaps are computed in float64. A relu point that violates its cones by more than tol max|y| has no
-certified gap (the primal - dual difference bounds nothing there): ``certified_gap`` is None.
+certified gaps are computed in float64.
 
 Losses: any smooth one (squared, logistic: the dual point is c times the loss gradient and the dual value minus
 the loss's conjugate there, see :mod:`relubench.problem.losses`); several outputs through the group layout of
@@ -81,6 +82,7 @@ def _identity(a: Array) -> Array:
 
 
 MAX_BACKTRACKS = 64  # step halvings per iteration before the line search is declared failed
+SETTLED_STEPS = 6  # al: outer steps with a settled objective and no certificate at tol before "inaccurate"
 
 
 def fista(
@@ -388,6 +390,7 @@ class AugmentedLagrangian(Solver):
         rho = (LF / xnorm2 if xnorm2 > 0 else 1.0) if o("rho") is None else o("rho")
         lam = where.zeros((problem.n, 2 * Pn))
         fused = self._fused_kernels(problem, where)
+        _ = problem.X_group_generators  # the certificate's cone directions (one LP per pattern): setup
         where.synchronize()
         callback = yield  # setup ends here (timed by Solver.setup)
         tracer = Tracer(callback)
@@ -400,7 +403,7 @@ class AugmentedLagrangian(Solver):
             Z = where.zeros((problem.d, 2 * Pn))
         L = LF + rho * xnorm2
         status, gap, total_it, outer = "max_iter", np.inf, 0, 0
-        prev_viol, prev_obj, prev_settled = np.inf, np.inf, False
+        prev_viol, prev_obj, settled_steps = np.inf, np.inf, 0
         viol = np.inf
         grad_tol = 1e-2 * yscale
         inner_iter, growth = o("inner_iter"), o("rho_growth")
@@ -431,23 +434,26 @@ class AugmentedLagrangian(Solver):
             total_it += it
             lam = xp.clip(lam - rho * (S2 * XZ), min=0.0)
             obj, gap, viol = dual_gap_relu(exact, double(Z), double(XZ), double(lam))
-            # the certified gap of an outer step (its multipliers are a dual point); none for infeasible points
-            tracer.record(obj, viol, gap if viol <= vtol else None)
+            # the certified gap of an outer step (its multipliers are a dual point; valid for infeasible points)
+            tracer.record(obj, viol, gap)
+            if gap <= tol * abs(obj) and viol <= vtol:
+                status = "optimal"
+                break
             if deadline is not None and time.perf_counter() >= deadline:
                 status = "time_limit"
                 break
-            # KKT-type test: feasible to tol and the objective settled (changed <= tol |P|) over two outer steps
+            # KKT-type test: feasible to tol and the objective settled (changed <= tol |P|) over consecutive outer
+            # steps. Only the certificate makes a point optimal: the steps go on while it does not show tol, and
+            # after SETTLED_STEPS settled steps without it the run ends as "inaccurate"
             settled = viol <= vtol and abs(obj - prev_obj) <= tol * abs(obj)
-            kkt = settled and prev_settled
-            prev_settled = settled
-            if gap <= tol * abs(obj) and viol <= vtol or kkt:
-                status = "optimal"
+            settled_steps = settled_steps + 1 if settled else 0
+            if settled_steps >= SETTLED_STEPS:
+                status = "inaccurate"
                 break
             if viol > 0.5 * prev_viol and viol > vtol:
                 rho *= growth
             prev_viol, prev_obj = viol, obj
             grad_tol = max(grad_tol * 0.5, o("inner_floor") * min(tol * yscale, vtol))
-        certified = viol <= vtol
         return Result(
             self.name,
             formulation,
@@ -456,8 +462,8 @@ class AugmentedLagrangian(Solver):
             solve_s=tracer.elapsed(),
             weights={"V": where.to_numpy(Z[:, :Pn]), "W": where.to_numpy(Z[:, Pn:])},
             trace=tracer.points,
-            message=f"outer={outer} rho={rho:.3g} "
-            + (f"certified gap {gap:.3g}" if certified else f"no certified gap: violation {viol:.3g}"),
-            certified_gap=gap if certified else None,
+            message=f"outer={outer} rho={rho:.3g} certified gap {gap:.3g}, violation {viol:.3g}"
+            + ("; objective settled (KKT-type test) without a certificate at tol" if status == "inaccurate" else ""),
+            certified_gap=gap,
             device_peak_bytes=where.peak_memory_bytes(),
         )

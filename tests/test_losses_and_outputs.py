@@ -106,8 +106,10 @@ def test_each_loss_and_outputs_against_the_independent_model(loss: str, c: int, 
         _REF[key] = independent_optimum(problem, form)
     ref = _REF[key]
     res = get_solver(solver).solve(problem, form, tol=1e-7, time_limit=60)
-    assert res.status == "optimal", res.message
-    # the AL stops when its objective settles (no certificate at 1e-7): measured within 3e-6 of f* here
+    # the AL's certificate does not reach 1e-7 here (its dual point from the residual is about the square root of
+    # the primal error): it stops once its objective has settled, and says "inaccurate", within 3e-6 of f*
+    assert res.status == ("inaccurate" if solver == "al" else "optimal"), res.message
+    assert res.certified_gap is None or res.objective - ref <= res.certified_gap + 1e-9 * abs(ref)
     assert res.objective == pytest.approx(ref, rel=1e-5 if solver == "al" else 2e-6)
     assert res.max_violation <= 1e-6
     U, a = get_formulation(form).network(res.weights, c)

@@ -24,7 +24,12 @@ import numpy as np
 from relubench.errors import InputError
 from relubench.problem.arrays import Array
 from relubench.problem.losses import LABEL_LOSSES
-from relubench.problem.patterns import DEFAULT_MAX_PATTERNS, enumerate_patterns, sample_patterns_with_gates
+from relubench.problem.patterns import (
+    DEFAULT_MAX_PATTERNS,
+    cone_generators,
+    enumerate_patterns,
+    sample_patterns_with_gates,
+)
 from relubench.problem.spec import ProblemClass
 from relubench.resources import require_memory
 
@@ -257,6 +262,18 @@ class Problem:
         return self.signs if self.outputs == 1 else np.tile(self.signs, (1, self.outputs))
 
     @cached_property
+    def group_generators(self) -> np.ndarray:
+        """A direction deep inside each group's cone (d, cP), :func:`relubench.problem.patterns.cone_generators`
+        (started from the gates where there are): certificates repair an infeasible group along it."""
+        G = cone_generators(self.X, self.masks, self.gates)
+        return G if self.outputs == 1 else np.tile(G, (1, self.outputs))
+
+    @cached_property
+    def X_group_generators(self) -> np.ndarray:
+        """X @ group_generators (n, cP)."""
+        return self.X @ self.group_generators
+
+    @cached_property
     def content_hash(self) -> str:
         """SHA-256 over X, y, beta and the masks: the key of cached reference optima."""
         h = hashlib.sha256()
@@ -292,6 +309,17 @@ class ArrayView:
     P: int
     outputs: int
     groups: int
+    source: Problem | None = None
+    convert: Callable[[Any], Array] | None = None
+
+    @cached_property
+    def group_generators(self) -> Array:
+        """The Problem's group_generators on this view's library (computed on first use)."""
+        return self.convert(self.source.group_generators)
+
+    @cached_property
+    def X_group_generators(self) -> Array:
+        return self.convert(self.source.X_group_generators)
 
 
 def view(problem: Problem, asarray: Callable[[Any], Array]) -> ArrayView:
@@ -312,4 +340,6 @@ def view(problem: Problem, asarray: Callable[[Any], Array]) -> ArrayView:
         P=problem.P,
         outputs=problem.outputs,
         groups=problem.groups,
+        source=problem,
+        convert=asarray,
     )

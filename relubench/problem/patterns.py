@@ -155,3 +155,48 @@ def enumerate_patterns(X: np.ndarray, max_patterns: int = DEFAULT_MAX_PATTERNS) 
     masks = np.ones((n, signs.shape[0]), dtype=bool)
     masks[nonzero] = (signs > 0).T
     return _dedupe(masks)
+
+
+def cone_generators(X: np.ndarray, masks: np.ndarray, gates: np.ndarray | None = None) -> np.ndarray:
+    """For each pattern a direction g_i (d x P) deep inside its cone {g: (2 D_i - I) X g >= 0}: the LP
+    max t s.t. (2 D_i - I)_jj x_j^T g / ||x_j|| >= t on the nonzero rows, |g| <= 1, 0 <= t <= 1 (HiGHS).
+
+    Certificates repair an infeasible point along these directions (:func:`relubench.problem.formulations.
+    feasible_objective`), at a cost inverse to their depth: a Gaussian gate that drew a pattern is in its cone but
+    typically 10-20x shallower than the LP's direction. With ``gates`` the LP starts from the 20 d rows nearest
+    each gate's boundary and adds the rows its solution violates (at most 6 rounds; the gate is kept if that
+    fails), so its cost does not grow with n (a few ms per pattern); without, it takes every row. One LP per
+    pattern, once per problem, at setup (a loop over patterns outside any iteration). A pattern whose cone has
+    no interior (masks that no direction realizes) gets the LP's point (possibly 0): callers check each row.
+    """
+    from scipy.optimize import linprog
+
+    d = X.shape[1]
+    norms = np.linalg.norm(X, axis=1)
+    rows = np.flatnonzero(norms > 0)  # a zero row is never violated: left out
+    Xn = X[rows] / norms[rows, None]
+    signs = 2.0 * masks[rows].astype(float) - 1.0
+    out = np.zeros((d, masks.shape[1])) if gates is None else np.array(gates, dtype=float)
+    cost = np.zeros(d + 1)
+    cost[-1] = -1.0
+    bounds = [(-1.0, 1.0)] * d + [(0.0, 1.0)]
+    for i in range(masks.shape[1]):
+        s = signs[:, i]
+        if gates is None:
+            cand = np.arange(rows.size)
+        else:
+            cand = np.argsort(s * (Xn @ gates[:, i]))[: 20 * d]
+        for _ in range(6):
+            A = np.hstack([-(s[cand, None] * Xn[cand]), np.ones((cand.size, 1))])
+            res = linprog(cost, A_ub=A, b_ub=np.zeros(cand.size), bounds=bounds, method="highs")
+            if res.status != 0 or res.x is None:
+                break
+            g = res.x[:d]
+            margin = s * (Xn @ g)
+            short = np.flatnonzero(margin < 0.5 * res.x[-1])
+            if short.size == 0:
+                if gates is None or res.x[-1] > 0:
+                    out[:, i] = g
+                break
+            cand = np.union1d(cand, short[np.argsort(margin[short])[: 20 * d]])
+    return out
