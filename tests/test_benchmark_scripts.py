@@ -36,3 +36,22 @@ def test_bench_first_order_table_and_per_iteration_line(tmp_path):
         times = [float("inf") if c.strip() == "-" else float(c) for c in r[5:8]]
         assert times[0] < float("inf") and times == sorted(times), r
     assert "ADMM relu iteration" in text and "in single" in text and "in double" in text
+
+
+@pytest.mark.slow
+def test_bench_certificates_rows_and_no_claim_without_a_certificate(tmp_path):
+    out = tmp_path / "cert.jsonl"
+    cmd = [sys.executable, str(ROOT / "scripts" / "bench_certificates.py"), "--instances", "60,3,10"]
+    cmd += ["--backends", "al", "ipm", "--rows", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench_certificates
+    from benchrows import read_rows
+
+    stored = read_rows(out)
+    assert len(stored) == 2 * len(bench_certificates.TOLS)
+    assert bench_certificates.render(stored) == proc.stdout
+    assert proc.stdout.rstrip().endswith("0 of those without a certificate at tol.")
+    for r in stored:  # every certificate is valid: never below the true gap
+        assert r["certified_gap"] >= abs(r["objective"] - r["reference"]) - 1e-9 * abs(r["reference"])

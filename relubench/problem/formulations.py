@@ -400,14 +400,34 @@ def dual_gap_relu(
     return primal, max(primal - dual, feasible_objective(problem, Z, XZ) - primal), viol
 
 
-def feasible_objective(problem: Problem | ArrayView, Z: np.ndarray, XZ: np.ndarray) -> float:
-    """The relu objective of a feasible point derived from Z = [V W] (any array library): each group that
-    violates its cone moves along the cone's generator g_i (``group_generators``) by the least t_i >= 0 that
+REPAIR_ROUNDS = 30  # projections onto the most violated row of each group before the generator step
+
+
+def feasible_objective(
+    problem: Problem | ArrayView, Z: np.ndarray, XZ: np.ndarray, rounds: int = REPAIR_ROUNDS
+) -> float:
+    """The relu objective of a feasible point derived from Z = [V W] (any array library). First ``rounds`` rounds
+    of projections: every violated group is projected onto the half-space of its most violated row
+    (z_i += short_j s_ij x_j / ||x_j||^2; two products with X per round), which moves it little. Then each group
+    still outside its cone moves along the cone's generator g_i (``group_generators``) by the least t_i >= 0 that
     makes every row's margin (2 D_i - I) X (z_i + t_i g_i) >= 0; a group that some violated row's generator
-    cannot repair (margin of g_i <= 0 there) is set to zero. An upper bound on f*: the point is feasible."""
+    cannot repair (margin of g_i <= 0 there) is set to zero. An upper bound on f*: the point is feasible.
+    (Generator steps alone cost 10-100x more objective at violations near 1e-3 max|y|: al's certificate at
+    tol 1e-3 on a 300 x 8 gaussian instance went from 3.8e-3 to 9.6e-4, its true gap being 6e-4.)"""
     xp = namespace(Z, XZ)
     k = problem.groups
     S = xp.concat([problem.group_signs, problem.group_signs], axis=1)
+    X = problem.X
+    row_sq = xp.sum(X * X, axis=1)
+    row_sq = xp.where(row_sq > 0, row_sq, xp.ones_like(row_sq))[:, None]
+    for _ in range(rounds):
+        short = xp.clip(-(S * XZ), min=0.0)
+        worst = xp.max(short, axis=0)
+        if not bool(xp.any(worst > 0)):
+            break
+        step = xp.where((short >= worst) & (short > 0), short / row_sq, xp.zeros_like(short))
+        Z = Z + X.T @ (S * step)
+        XZ = X @ Z
     Gen = xp.concat([problem.group_generators, problem.group_generators], axis=1)
     XGen = xp.concat([problem.X_group_generators, problem.X_group_generators], axis=1)
     short = xp.clip(-(S * XZ), min=0.0)  # how far each row is from its cone, n x 2k
