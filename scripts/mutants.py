@@ -10,8 +10,8 @@ survivor, a statement no test checks.
 Each mutant replaces one snippet (which must occur exactly once in its file: tests/test_mutants.py keeps the
 list in step with the code) in the checkout it runs in, runs pytest, and restores the file whatever happens.
 Run it in a clean checkout: it refuses files with uncommitted changes. The core targeted here: the formulations
-(problem/formulations.py), the losses (problem/losses.py), the accuracy metrics (running/metrics.py), and the
-status rules of running/solver.py.
+(problem/formulations.py), the losses (problem/losses.py), the accuracy metrics (running/metrics.py), the
+status rules of running/solver.py, and the certificate rules of al and admm.
 """
 
 from __future__ import annotations
@@ -126,6 +126,13 @@ MUTANTS = [
            "status optimal with a violation above tol max|y|"),
     Mutant("M38", S, "limit = tol * y_scale(problem.y)", "limit = tol", "violation tolerance not scaled by max|y|"),
     Mutant("M39", S, "if not np.isfinite(value):", "if False:", "overflowing data not refused"),
+    Mutant("M40", F, "return primal, max(primal - dual, feasible_objective(problem, Z, XZ) - primal), viol",
+           "return primal, abs(primal - dual), viol", "relu certificate |P - D| at infeasible points (the old one)"),
+    Mutant("M41", "solvers/proxgrad.py", "if gap <= tol * abs(obj) and viol <= vtol:",
+           "if gap <= tol * abs(obj) and viol <= vtol or settled_steps >= 2:",
+           "al optimal on its KKT-type test without a certificate (the old rule)"),
+    Mutant("M42", "solvers/admm.py", "if cert <= tol * max(abs(obj), GAP_FLOOR) and viol <= tol * yscale:",
+           "if True:", "admm optimal on its residual test without a certificate (the old rule)"),
 ]  # fmt: skip
 
 

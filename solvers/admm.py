@@ -513,8 +513,6 @@ class ADMM(Solver):
         sdt = xp.float32 if precision == "mixed" else xp.float64  # dtype of the n x 2P slack state
         st = _State.start(ops, data, relu, rho, gamma, alpha, sdt)
         yscale = y_scale(problem.y)
-        if relu:
-            _ = problem.X_group_generators  # the certificate's cone directions (one LP per pattern): setup
         where.synchronize()
         callback = yield  # setup ends here (timed by Solver.setup)
 

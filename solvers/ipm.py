@@ -370,6 +370,8 @@ def _direction(
         dt += ct
     if verbose:
         print(f"   stationarity residual {best_res:.1e} after {k} refinements", file=sys.stderr)
+    if kept is None:  # every residual was NaN: the Newton system broke down (data near overflow, say)
+        raise NumericalError("ipm: the Newton direction is not finite (stationarity residual NaN)")
     return kept
 
 
@@ -463,8 +465,6 @@ class StructuredIPM(Solver):
         M = problem.mask_float
         yscale = y_scale(y)
         kkt = _Newton(X, M, problem.signs, relu, proximal * problem.masked_scale)
-        if relu:
-            _ = problem.X_group_generators  # the certificate's cone directions (one LP per pattern): setup
         callback = yield  # setup ends here (timed by Solver.setup)
 
         tracer = Tracer(callback)

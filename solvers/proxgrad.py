@@ -390,7 +390,6 @@ class AugmentedLagrangian(Solver):
         rho = (LF / xnorm2 if xnorm2 > 0 else 1.0) if o("rho") is None else o("rho")
         lam = where.zeros((problem.n, 2 * Pn))
         fused = self._fused_kernels(problem, where)
-        _ = problem.X_group_generators  # the certificate's cone directions (one LP per pattern): setup
         where.synchronize()
         callback = yield  # setup ends here (timed by Solver.setup)
         tracer = Tracer(callback)

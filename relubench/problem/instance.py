@@ -262,16 +262,22 @@ class Problem:
         return self.signs if self.outputs == 1 else np.tile(self.signs, (1, self.outputs))
 
     @cached_property
-    def group_generators(self) -> np.ndarray:
-        """A direction deep inside each group's cone (d, cP), :func:`relubench.problem.patterns.cone_generators`
-        (started from the gates where there are): certificates repair an infeasible group along it."""
-        G = cone_generators(self.X, self.masks, self.gates)
-        return G if self.outputs == 1 else np.tile(G, (1, self.outputs))
+    def _directions(self) -> dict[int, np.ndarray]:
+        return {}
 
-    @cached_property
-    def X_group_generators(self) -> np.ndarray:
-        """X @ group_generators (n, cP)."""
-        return self.X @ self.group_generators
+    def cone_directions(self, groups: np.ndarray) -> np.ndarray:
+        """A direction deep inside the cone of each of these groups (d, len(groups)); group k P + i is pattern i's.
+        Computed on first need, one LP per pattern (:func:`relubench.problem.patterns.cone_generators`, started
+        from the gates where there are), and kept: certificates repair only the groups still infeasible."""
+        patterns = [int(g) % self.P for g in groups]
+        missing = sorted(set(patterns) - set(self._directions))
+        if missing:
+            gates = None if self.gates is None else self.gates[:, missing]
+            found = cone_generators(self.X, self.masks[:, missing], gates)
+            self._directions.update({i: found[:, j] for j, i in enumerate(missing)})
+        if not patterns:
+            return np.zeros((self.d, 0))
+        return np.stack([self._directions[i] for i in patterns], axis=1)
 
     @cached_property
     def content_hash(self) -> str:
@@ -312,14 +318,9 @@ class ArrayView:
     source: Problem | None = None
     convert: Callable[[Any], Array] | None = None
 
-    @cached_property
-    def group_generators(self) -> Array:
-        """The Problem's group_generators on this view's library (computed on first use)."""
-        return self.convert(self.source.group_generators)
-
-    @cached_property
-    def X_group_generators(self) -> Array:
-        return self.convert(self.source.X_group_generators)
+    def cone_directions(self, groups: np.ndarray) -> Array:
+        """The Problem's cone_directions on this view's library."""
+        return self.convert(self.source.cone_directions(groups))
 
 
 def view(problem: Problem, asarray: Callable[[Any], Array]) -> ArrayView:

@@ -110,7 +110,7 @@ class Capabilities:
     ``options`` maps each solver option the backend accepts to an :class:`Option` (type, default, accepted values;
     a bare type stands for an Option of that type); an unknown option is an error. ``time_limit``: the backend
     honours the time limit it is given; one that cannot (ECOS) is run in a separate process killed at
-    ``(1 + ISOLATION_GRACE)`` times the limit (its start not counted, its setup counted).
+    ``(1 + ISOLATION_GRACE)`` times the limit (its start and setup not counted).
     ``max_size``: the largest n * P (rows x patterns) it should be offered in benchmarks (None: no limit);
     ``max_rows``: the largest n (a backend holding n x n matrices).
     ``benchmark``: offered in the asv grid (cross-check routes are not). ``reference_rank``: may compute
@@ -359,7 +359,7 @@ class Solver:
 
     def _solve_isolated(self, problem: Problem, formulation: str, tol: float, time_limit: float) -> Result:
         """``_solve`` in a spawned process, killed ``(1 + ISOLATION_GRACE) time_limit`` after it is ready to solve
-        (its setup, such as cvxpy's compilation, runs inside that window: the limit bounds setup and solve together).
+        (its setup, such as cvxpy's compilation, done: the limit bounds the solve, as for every backend).
 
         The process's start (interpreter, imports: up to ``ISOLATION_START_S``) is not charged to the limit. No
         progress callback reaches such a backend.
@@ -423,12 +423,13 @@ def _isolated_solve(
     try:
         solver = get_solver(name, **options)
         solver.available()  # imports the backend's library before the clock starts
-        send.send(("ready", None))
         if inspect.isgeneratorfunction(type(solver)._solve):
-            run, res, seconds = _start(solver, problem, formulation, tol, None, None)
+            run, res, seconds = _start(solver, problem, formulation, tol, None, None)  # setup, before the clock
+            send.send(("ready", None))
             if run is not None:
                 res = _resume(run, None, seconds)
         else:
+            send.send(("ready", None))
             res = solver._solve(problem, formulation, tol, None, None)
         send.send(("ok", res))
     except NumericalError as exc:
