@@ -1,8 +1,8 @@
 """One implementation, two devices: the generic (array API) path of fista, al and admm against the numpy path.
 
-CI has no GPU and no torch: the code that runs on CUDA runs here on array-api-strict (the standard's reference
-library, which refuses every numpy-only call), and must agree with numpy to 1e-8 in double precision. Where torch
-is installed (the [gpu] extra) the same checks run on torch's CPU device too. A CUDA request without a visible GPU
+CI has no GPU: the code that runs on CUDA runs here on array-api-strict (the standard's reference library, which
+refuses every numpy-only call), and must agree with numpy to 1e-8 in double precision. Where torch is installed
+(the [gpu] extra; CI installs it) the same checks run on torch's CPU device too. A CUDA request without a visible GPU
 is reported "unavailable" and never fails.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 
@@ -79,6 +80,13 @@ def test_network_baselines_generic_path_agrees_with_numpy(
     for key in ("U", "a"):
         np.testing.assert_allclose(res.weights[key], ref.weights[key], rtol=0, atol=1e-8)
     assert [t.objective for t in res.trace] == pytest.approx([t.objective for t in ref.trace], rel=1e-10)
+
+
+def test_torch_is_installed_where_ci_promises_it() -> None:
+    """A strict run (CI, RELUBENCH_STRICT_SKIPS=1) must have torch: its agreement checks are not skips but absent
+    parameters when it is missing, which the skip allow-list cannot see."""
+    if os.environ.get("RELUBENCH_STRICT_SKIPS") == "1":
+        assert "torch" in LIBRARIES
 
 
 def test_network_baselines_in_single_precision() -> None:
