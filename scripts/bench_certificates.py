@@ -88,7 +88,7 @@ def main() -> int:
                 if args.rows:
                     write_rows(args.rows, rows)
     text = render(rows)
-    print(text)
+    print(text, end="")
     if args.table:
         write_table(args.table, text)
     return 0

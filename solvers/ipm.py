@@ -26,6 +26,12 @@ dlam from the scaled complementarity equation exactly. The line search keeps the
 of the central path (smallest eigenvalue of the scaled products >= 1e-3 mu). Memory O(n K + n^2 + K d^2) plus
 64 MB chunks.
 
+Where the variables are fewer than the rows (tabular data: n = 10^4..10^5, K (d+1) in the thousands; option
+``newton``: auto, rows, variables; auto compares the flops of an iteration), the same systems are solved in the
+K (d+1) variables instead: E^T E is the Gram matrix of the P pattern blocks D_i X, formed once (O(n (P d)^2),
+chunk by chunk), each iteration adds the blocks H_g and factors the (K (d+1))^2 matrix (Cholesky): nothing
+n x n exists (``_NewtonVariables``).
+
 Stopping: "optimal" only when the certificate shows tol: the certified duality gap
 (``formulations.dual_gap_relu`` with the cone multipliers, valid also for infeasible iterates, or
 ``dual_gap_gated``) relative to the objective <= tol and the cone violation <= tol max|y|. The interior point's
@@ -47,8 +53,15 @@ import numpy as np
 import scipy.linalg
 
 from relubench.errors import NumericalError
-from relubench.problem.formulations import dual_gap_gated, dual_gap_relu, get_formulation
+from relubench.problem.formulations import (
+    dual_gap_gated,
+    dual_gap_relu,
+    feasible_objective,
+    get_formulation,
+    relu_primal_dual,
+)
 from relubench.problem.instance import Problem, y_scale
+from relubench.resources import available_memory
 from relubench.running.result import Callback, Result, Tracer
 from relubench.running.solver import Capabilities, Option, Solver, register
 
@@ -226,6 +239,77 @@ class _Newton:
         corr[:, 1:] = self.Et(p).T
         yv -= np.einsum("kij,kj->ki", Hinv, corr)
         return yv[:, 1:].T, yv[:, 0]
+
+
+class _NewtonVariables(_Newton):
+    """The same Newton systems solved in the space of the K (d + 1) variables instead of the n rows: for tabular
+    data (n >> K d: n = 10^4..10^5 rows, d <= 50, P <= 500) a dense (K (d+1))^2 Cholesky per iteration replaces
+    the n x n Schur complement, and nothing n x n is formed.
+
+    The loss block E'E (E Z = sum_g sig_g m_g o X z_g) is the Gram matrix of the P pattern blocks D_i X, formed
+    once, pattern chunk by pattern chunk (n x (chunk d) at a time, never all of D_i X): O(n (P d)^2). Each
+    iteration adds the blocks H_g + delta I = W_g^-2 + delta I + diag(0, X' diag(wlp_g) X) (one GEMM over the
+    n x d^2 row products: O(n d^2 K)) and factors the whole matrix. It squares the cones' conditioning, which
+    the row version's QR avoids: the directions are refined against the unreduced residual as there."""
+
+    def __init__(self, X: np.ndarray, M: np.ndarray, signs: np.ndarray, relu: bool, delta: float) -> None:
+        super().__init__(X, M, signs, relu, delta)
+        n, d = X.shape
+        P = M.shape[1]
+        gram = np.empty((P * d, P * d))
+        step = max(1, CHUNK_BYTES // (8 * n * d))
+        blocks = [(i0, min(P, i0 + step)) for i0 in range(0, P, step)]
+        for a0, a1 in blocks:
+            Fa = (M[:, a0:a1, None] * X[:, None, :]).reshape(n, (a1 - a0) * d)
+            for b0, b1 in blocks:
+                if b0 < a0:
+                    continue
+                Fb = Fa if b0 == a0 else (M[:, b0:b1, None] * X[:, None, :]).reshape(n, (b1 - b0) * d)
+                G = Fa.T @ Fb
+                gram[a0 * d : a1 * d, b0 * d : b1 * d] = G
+                gram[b0 * d : b1 * d, a0 * d : a1 * d] = G.T
+        self.gram = gram  # (P d)^2: pattern i's weights in rows i d .. i d + d - 1
+        self.XX = (X[:, :, None] * X[:, None, :]).reshape(n, d * d) if relu else None  # row products, n x d^2
+        self.Af: tuple[np.ndarray, bool] | None = None
+
+    @staticmethod
+    def preferred(n: int, d: int, P: int, relu: bool) -> bool:
+        """True where an iteration in the variables costs fewer flops than one in the rows, (K m)^3 / 3 against
+        n^2 K m + n^3 / 3 (m = d + 1; the Gram matrix's n (P d)^2 spread over 30 iterations), and its matrices
+        (three of (K m)^2 doubles) fit in half the memory available."""
+        K, m = (2 * P if relu else P), d + 1
+        variables = (K * m) ** 3 / 3 + n * (P * d) ** 2 / 30
+        rows = n * n * K * m + n**3 / 3
+        return variables < rows and 24.0 * (K * m) ** 2 <= 0.5 * available_memory()
+
+    def factor(self, wlp: np.ndarray | None, Winv: np.ndarray) -> None:
+        d, K, P = self.d, self.K, self.M.shape[1]
+        m = d + 1
+        H = np.einsum("kji,kjl->kil", Winv, Winv)  # W_g^-2 = Winv_g' Winv_g
+        H[:, np.arange(m), np.arange(m)] += self.delta
+        if self.relu:
+            H[:, 1:, 1:] += (wlp.T @ self.XX).reshape(K, d, d)
+        A = np.zeros((K, m, K, m))
+        A[np.arange(K), :, np.arange(K), :] = H
+        gram = self.gram.reshape(P, d, P, d)
+        if self.relu:  # E'E on (v, w): [[G, -G], [-G, G]]
+            A[:P, 1:, :P, 1:] += gram
+            A[P:, 1:, P:, 1:] += gram
+            A[:P, 1:, P:, 1:] -= gram
+            A[P:, 1:, :P, 1:] -= gram
+        else:
+            A[:, 1:, :, 1:] += gram
+        try:
+            self.Af = scipy.linalg.cho_factor(
+                A.reshape(K * m, K * m), lower=True, overwrite_a=True, check_finite=False
+            )
+        except np.linalg.LinAlgError:
+            raise NumericalError("ipm: the Newton matrix (variable space) is not positive definite") from None
+
+    def solve_reduced(self, bz: np.ndarray, bt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        b = np.concatenate([bt[:, None], bz.T], axis=1).reshape(-1)
+        x = scipy.linalg.cho_solve(self.Af, b, check_finite=False).reshape(self.K, self.d + 1)
+        return x[:, 1:].T, x[:, 0]
 
 
 @dataclass
@@ -448,6 +532,13 @@ class StructuredIPM(Solver):
             "refine": Option(int, 8, low=0, doc="iterative refinement steps per Newton system"),
             "proximal": Option(float, 1e-8, low=0, high=1, high_open=True, doc="proximal regularization"),
             "verbose": Option(bool, False),
+            "newton": Option(
+                str,
+                "auto",
+                choices=("auto", "rows", "variables"),
+                doc="Newton systems in the n rows (n x n Schur complement) or the K (d+1) variables (auto: the "
+                "one with fewer flops per iteration whose matrices fit)",
+            ),
         },
     )
     description = "primal-dual interior point specialized to the structure: n x n Schur complement, Mehrotra steps"
@@ -464,7 +555,11 @@ class StructuredIPM(Solver):
         K = 2 * Pn if relu else Pn
         M = problem.mask_float
         yscale = y_scale(y)
-        kkt = _Newton(X, M, problem.signs, relu, proximal * problem.masked_scale)
+        space = self.option("newton")
+        if space == "auto":
+            space = "variables" if _NewtonVariables.preferred(n, d, Pn, relu) else "rows"
+        newton = _NewtonVariables if space == "variables" else _Newton
+        kkt = newton(X, M, problem.signs, relu, proximal * problem.masked_scale)
         callback = yield  # setup ends here (timed by Solver.setup)
 
         tracer = Tracer(callback)
@@ -472,31 +567,41 @@ class StructuredIPM(Solver):
         degree = K + (n * K if relu else 0)
         dual_scale = max(1.0, float(np.abs(kkt.Et(y)).max()), beta)
         status, it, cert, obj, viol = "max_iter", 0, np.inf, np.inf, 0.0
-        best: tuple[float, int, np.ndarray, float, float, float] | None = None  # (score, it, Z, obj, cert, viol)
+        best: tuple | None = None  # (score, it, Z, obj, cert, viol, multipliers)
         small_steps, last_step_s, own_test_met = 0, 0.0, False
         for it in range(1, max_iter + 1):
             # ---- the iterate's objective, violation and certified gap (relubench's stopping rule)
             if relu:
-                obj, cert, viol = dual_gap_relu(problem, pt.Z, pt.XZ, pt.lam_lp)
+                # the certificate of an infeasible iterate needs a repaired point (a few products with X): only
+                # for iterates that could meet tol; the others carry none (inf) and are ranked by P - D
+                obj, dual, viol = relu_primal_dual(problem, pt.Z, pt.XZ, pt.lam_lp)
+                pd = obj - dual
+                if viol == 0.0:
+                    cert = abs(pd)
+                elif max(pd / max(abs(obj), GAP_FLOOR), viol / yscale) <= tol:
+                    cert = max(pd, feasible_objective(problem, pt.Z, pt.XZ) - obj)
+                else:
+                    cert = np.inf
             else:
                 (obj, cert), viol = dual_gap_gated(problem, pt.Z, pt.XZ), 0.0
-            if not (np.isfinite(obj) and np.isfinite(cert)):
+            estimate = cert if np.isfinite(cert) or not relu else max(pd, 0.0)  # progress, for ranking iterates
+            if not (np.isfinite(obj) and np.isfinite(estimate)):
                 raise NumericalError(f"ipm: non-finite objective or gap at iteration {it}")
-            tracer.record(obj, viol, cert)
+            tracer.record(obj, viol, cert if np.isfinite(cert) else None)
             res = _residuals(kkt, pt, y, beta)
             mu, cent = _centrality(degree, pt.s_soc, pt.lam_soc, pt.s_lp, pt.lam_lp)
             # the interior point's own test (as Clarabel's): complementarity gap and residuals relative to the data
             res_d = max(float(np.abs(res.rdz).max()), float(np.abs(res.rdt).max())) / dual_scale
             res_p = max(float(np.abs(res.rp_soc).max()), float(np.abs(res.rp_lp).max()) if relu else 0.0) / yscale
             ipm_gap = mu * degree / max(abs(obj), GAP_FLOOR)
-            rel = cert / max(abs(obj), GAP_FLOOR)
-            # the tolerance this point is certified to meet (its certified gap is valid for infeasible points)
+            rel = estimate / max(abs(obj), GAP_FLOOR)
+            # the tolerance this point meets (certified where cert is finite: valid for infeasible points too)
             score = max(rel, viol / yscale)
             own_test = max(ipm_gap, res_d, res_p, viol / yscale) <= tol  # the interior point's own stopping test
             own_test_met = own_test_met or own_test
             if best is None or score < best[0]:
-                best = (score, it, pt.Z, obj, cert, viol)
-            if score <= tol:
+                best = (score, it, pt.Z, obj, cert, viol, pt.lam_lp)
+            if score <= tol and np.isfinite(cert):
                 status = "optimal"
                 break
             if time_limit is not None and tracer.elapsed() + last_step_s >= time_limit:
@@ -519,10 +624,12 @@ class StructuredIPM(Solver):
                     file=sys.stderr,
                 )
         solve_s = tracer.elapsed()
-        _, best_it, Z, obj, cert, viol = best
+        _, best_it, Z, obj, cert, viol, _ = best
+        if not np.isfinite(cert):  # the returned iterate's certificate, repaired point and all
+            obj, cert, viol = dual_gap_relu(problem, Z, problem.X @ Z, best[6])
         if status != "optimal" and best_it != it:
             tracer.record(obj, viol, cert)  # the returned point is the best iterate
-        message = f"iterate {best_it} of {it}: certified gap {cert:.3g}, violation {viol:.3g}"
+        message = f"iterate {best_it} of {it}: certified gap {cert:.3g}, violation {viol:.3g} (newton in {space})"
         if status == "numerical_error" and own_test_met:
             status = "inaccurate"  # its own test held, but no certificate shows tol: say so, claim no more
             message += f" (the interior point's own test met tol {tol:g}; the certified gap did not reach it)"

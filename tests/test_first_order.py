@@ -25,9 +25,11 @@ def test_reaches_1e6_relative_gap(n, d, P, beta, seed, solver, formulation, tol)
     problem = small_problem(n=n, d=d, P=P, beta=beta, seed=seed)
     ref = reference_optimum(problem, formulation).value
     res = get_solver(solver).solve(problem, formulation, tol=tol, time_limit=60)
-    # al's certificate stalls near 1e-5 (its dual point, the residual, is about the square root of the primal
-    # error): it ends when its objective has settled and says "inaccurate"; the others certify tol
-    assert res.status == ("inaccurate" if solver == "al" else "optimal"), res.message
+    # al's certificate often stalls near 1e-5 (its dual point, the residual, is about the square root of the
+    # primal error): then it ends when its objective has settled and says "inaccurate"; the others certify tol
+    assert res.status == "optimal" or (solver == "al" and res.status == "inaccurate"), res.message
+    if res.status == "optimal":
+        assert res.certified_gap <= tol * abs(res.objective)
     assert res.objective - ref <= res.certified_gap + 1e-10 * abs(ref)
     assert abs(relative_gap(res.objective, ref)) <= 1e-6, (res.objective, ref)
     assert res.max_violation <= 1e-6 * y_scale(problem.y)

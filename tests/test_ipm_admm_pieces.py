@@ -31,15 +31,18 @@ def test_whole_runs_equal_the_code_before_the_split(run):
         np.testing.assert_allclose(res.weights[key], np.asarray(w), rtol=1e-10, atol=1e-12)
 
 
-def _newton(relu=True, seed=0):
+def _newton(relu=True, seed=0, space=None):
     problem = small_problem(n=12, d=3, P=4, seed=seed)
-    return problem, ipm_mod._Newton(problem.X, problem.mask_float, problem.signs, relu, 1e-3)
+    cls = ipm_mod._NewtonVariables if space == "variables" else ipm_mod._Newton
+    return problem, cls(problem.X, problem.mask_float, problem.signs, relu, 1e-3)
 
 
+@pytest.mark.parametrize("space", ["rows", "variables"])
 @pytest.mark.parametrize("relu", [True, False])
-def test_ipm_reduced_solve_is_the_dense_solve(relu):
-    """factor + solve_reduced solve (H + delta I + E'E) x = b, H = blkdiag(W_g^-2 + diag(0, X' diag(w_g) X))."""
-    problem, kkt = _newton(relu)
+def test_ipm_reduced_solve_is_the_dense_solve(relu, space):
+    """factor + solve_reduced solve (H + delta I + E'E) x = b, H = blkdiag(W_g^-2 + diag(0, X' diag(w_g) X)),
+    through the n x n Schur complement (rows) or the K (d+1) variables' Gram matrix (variables)."""
+    problem, kkt = _newton(relu, space=space)
     rng = np.random.default_rng(1)
     n, d, K = kkt.n, kkt.d, kkt.K
     A = rng.standard_normal((K, d + 1, d + 1))
@@ -142,3 +145,22 @@ def test_admm_residuals_vanish_at_a_fixed_point():
         st.iterate(problem.beta, True)
     r = st.residuals(problem.y, problem.beta)
     assert r.r_pri <= 1e-8 * r.pri_scale and r.r_dual <= 1e-8 * max(r.dual_scale, 1.0)
+
+
+@pytest.mark.parametrize("formulation", ["relu", "gated"])
+def test_ipm_in_variable_space_reaches_the_independent_optimum(formulation):
+    """The variable-space Newton systems (newton="variables") solve the program: against the term-by-term cvxpy
+    model, all patterns, certified."""
+    from independent_models import gated_optimum, relu_optimum
+
+    from relubench.problem import Problem
+
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((60, 2))
+    y = np.maximum(X @ [1.0, -1.0], 0) + 0.1 * rng.standard_normal(60)
+    problem = Problem.create(X, y, 0.2, patterns="all")
+    ref = (relu_optimum if formulation == "relu" else gated_optimum)(problem.X, problem.y, problem.beta, problem.masks)
+    res = get_solver("ipm", newton="variables").solve(problem, formulation, tol=1e-7)
+    assert res.status == "optimal" and res.certified_gap <= 1e-7 * abs(res.objective)
+    assert res.objective == pytest.approx(ref, rel=1e-7)
+    assert "variables" in res.message

@@ -374,15 +374,11 @@ def dual_gap_gated(problem: Problem | ArrayView, Z: np.ndarray, XZ: np.ndarray) 
     return float(primal), float(abs(primal - _dual_value(problem, pred, G)))  # every point is feasible
 
 
-def dual_gap_relu(
+def relu_primal_dual(
     problem: Problem | ArrayView, Z: np.ndarray, XZ: np.ndarray, lam: np.ndarray
 ) -> tuple[float, float, float]:
-    """(primal objective, certified gap, max violation) for the relu problem at Z = [V W] with multipliers lam.
-
-    The gap bounds |primal - f*| whether or not Z is feasible: f* >= dual (the dual point of the multipliers)
-    and, for an infeasible Z, f* <= the objective of the feasible point :func:`feasible_objective` derives
-    from it, so |primal - f*| <= max(primal - dual, feasible - primal). (A point below f* with a small
-    |primal - dual| is therefore not certified: its distance to the feasible set is paid for.)"""
+    """(primal objective P, dual bound D <= f* from the multipliers lam, max violation) at Z = [V W]. P - D bounds
+    P - f* at feasible points only: :func:`dual_gap_relu` turns it into a certificate at any point."""
     xp = namespace(Z, XZ, lam)
     loss = get_loss(problem.loss)
     k = problem.groups
@@ -393,8 +389,19 @@ def dual_gap_relu(
     A = xp.concat([Mr - S * lam[:, :k], -Mr - S * lam[:, k:]], axis=1)
     G = problem.X.T @ A
     viol = max(0.0, -float(xp.min(xp.concat([S * XZ[:, :k], S * XZ[:, k:]], axis=1))))
-    primal = float(primal)
-    dual = _dual_value(problem, pred, G)
+    return float(primal), _dual_value(problem, pred, G), viol
+
+
+def dual_gap_relu(
+    problem: Problem | ArrayView, Z: np.ndarray, XZ: np.ndarray, lam: np.ndarray
+) -> tuple[float, float, float]:
+    """(primal objective, certified gap, max violation) for the relu problem at Z = [V W] with multipliers lam.
+
+    The gap bounds |primal - f*| whether or not Z is feasible: f* >= dual (the dual point of the multipliers)
+    and, for an infeasible Z, f* <= the objective of the feasible point :func:`feasible_objective` derives
+    from it, so |primal - f*| <= max(primal - dual, feasible - primal). (A point below f* with a small
+    |primal - dual| is therefore not certified: its distance to the feasible set is paid for.)"""
+    primal, dual, viol = relu_primal_dual(problem, Z, XZ, lam)
     if viol == 0.0:
         return primal, abs(primal - dual), viol
     return primal, max(primal - dual, feasible_objective(problem, Z, XZ) - primal), viol

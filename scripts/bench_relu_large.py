@@ -1,0 +1,102 @@
+"""Relu at real sizes: time to a certified accuracy, side by side with Clarabel, each solve in its own process
+(its peak memory measured apart).
+
+    python scripts/bench_relu_large.py --instances magic letter penbased --tol 1e-4 --rows large.jsonl
+    python scripts/bench_relu_large.py --instances 1000,20,200 --tol 1e-6 --solvers ipm clarabel
+
+Instances: a bundled data set by name (its seeded 0.8 training split, one-vs-rest +-1 labels, squared loss) or
+``n,d,P`` (gaussian data, seed 0); P = 200 sampled patterns unless ``--patterns``, beta = 1e-3 n. Each solve runs
+in a fresh process with the time limit given (setup included in the times shown: setup_s + solve_s); "certified"
+means the backend's own certificate (certified gap <= tol |objective| and violation <= tol max|y|), so no
+reference optimum is needed at these sizes; status, certified gap and violation come from the row (the one
+measurement schema), peak memory from the process's maximum resident set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import multiprocessing
+import resource
+import sys
+from typing import Any
+
+from benchrows import fmt, num, solve_row, write_rows, write_table
+
+HEAD = [
+    "| instance | solver | tol | status | setup + solve s | certified gap | viol/max\\|y\\| | peak GiB | note |",
+    "|---|---|---|---|---|---|---|---|---|",
+]
+
+
+def instance(spec: str, P: int) -> tuple[str, Any, Any]:
+    from relubench.datasets import load_dataset
+    from relubench.problem import Problem
+
+    if "," in spec:
+        n, d, P = (int(v) for v in spec.split(","))
+        ds = load_dataset("gaussian", n=n, d=d, seed=0)
+        name = f"gaussian {n}x{d}"
+    else:
+        ds = load_dataset(spec, seed=0)
+        name = spec
+    n = ds.X_train.shape[0]
+    problem = Problem.create(ds.X_train, ds.y_train, 1e-3 * n, patterns=P, seed=0)
+    return f"{name} (n={n}, d={problem.d}, P={problem.P})", problem, ds
+
+
+def _one(spec: str, P: int, solver: str, tol: float, limit: float) -> dict[str, Any]:
+    """One solve in this (fresh) process: its row and its peak memory."""
+    from relubench.running.solver import get_solver
+
+    label, problem, ds = instance(spec, P)
+    res = get_solver(solver).solve(problem, "relu", tol=tol, time_limit=limit)
+    row = solve_row(problem, ds, res, None, instance=label, run_tol=tol, time_limit=limit)
+    row["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return row
+
+
+def render(rows: list[dict[str, Any]]) -> str:
+    lines = list(HEAD)
+    for r in rows:
+        cert = num(r["certified_gap"]) / max(abs(num(r["objective"])), 1e-300)
+        viol = num(r["max_violation"]) / num(r["y_scale"])
+        certified = cert <= r["run_tol"] and viol <= r["run_tol"]
+        note = "certified" if certified else f"not certified within {r['time_limit']:g} s"
+        lines.append(
+            f"| {r['instance']} | {r['solver']} | {r['run_tol']:g} | {r['status']} | "
+            f"{fmt(num(r['setup_s']) + num(r['solve_s']), 1)} | {cert:.1e} | {viol:.1e} | "
+            f"{num(r['peak_rss_bytes']) / 2**30:.2f} | {note} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--instances", nargs="+", default=["magic", "letter", "penbased"])
+    ap.add_argument("--solvers", nargs="+", default=["ipm", "clarabel"])
+    ap.add_argument("--tol", type=float, default=1e-4)
+    ap.add_argument("--patterns", type=int, default=200)
+    ap.add_argument("--time-limit", type=float, default=600.0)
+    ap.add_argument("--rows", help="write the measured rows here (JSON lines)")
+    ap.add_argument("--table", help="write the rendered table here")
+    args = ap.parse_args()
+    rows: list[dict[str, Any]] = []
+    ctx = multiprocessing.get_context("spawn")
+    for spec in args.instances:
+        for solver in args.solvers:
+            with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
+                job = pool.submit(_one, spec, args.patterns, solver, args.tol, args.time_limit)
+                rows.append(job.result())
+            print(render(rows[-1:]).splitlines()[2], file=sys.stderr, flush=True)
+            if args.rows:
+                write_rows(args.rows, rows)
+    text = render(rows)
+    print(text, end="")
+    if args.table:
+        write_table(args.table, text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
