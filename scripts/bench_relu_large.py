@@ -87,7 +87,13 @@ def main() -> int:
         for solver in args.solvers:
             with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
                 job = pool.submit(_one, spec, args.patterns, solver, args.tol, args.time_limit)
-                rows.append(job.result())
+                try:
+                    rows.append(job.result())
+                except concurrent.futures.process.BrokenProcessPool as exc:  # killed (out of memory, say)
+                    rows.append({"instance": spec, "solver": solver, "run_tol": args.tol, "status": "crashed",
+                                 "setup_s": None, "solve_s": None, "certified_gap": None, "objective": None,
+                                 "max_violation": None, "y_scale": 1.0, "peak_rss_bytes": None,
+                                 "time_limit": args.time_limit, "message": str(exc)})  # fmt: skip
             print(render(rows[-1:]).splitlines()[2], file=sys.stderr, flush=True)
             if args.rows:
                 write_rows(args.rows, rows)
