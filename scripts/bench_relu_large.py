@@ -62,7 +62,14 @@ def render(rows: list[dict[str, Any]]) -> str:
         cert = num(r["certified_gap"]) / max(abs(num(r["objective"])), 1e-300)
         viol = num(r["max_violation"]) / num(r["y_scale"])
         certified = cert <= r["run_tol"] and viol <= r["run_tol"]
-        note = "certified" if certified else f"not certified within {r['time_limit']:g} s"
+        if certified:
+            note = "certified"
+        elif r["status"] == "optimal" and r["certified_gap"] is None:
+            note = "solved by its own stopping test (no certificate)"
+        elif r["status"] == "time_limit":
+            note = f"not solved within {r['time_limit']:g} s"
+        else:
+            note = f"stopped uncertified ({r['status']})"
         lines.append(
             f"| {r['instance']} | {r['solver']} | {r['run_tol']:g} | {r['status']} | "
             f"{fmt(num(r['setup_s']) + num(r['solve_s']), 1)} | {cert:.1e} | {viol:.1e} | "

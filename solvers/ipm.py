@@ -569,6 +569,7 @@ class StructuredIPM(Solver):
         status, it, cert, obj, viol = "max_iter", 0, np.inf, np.inf, 0.0
         best: tuple | None = None  # (score, it, Z, obj, cert, viol, multipliers)
         small_steps, last_step_s, own_test_met = 0, 0.0, False
+        directions: dict[int, np.ndarray] = {}  # this solve's cone directions (certificates of infeasible points)
         for it in range(1, max_iter + 1):
             # ---- the iterate's objective, violation and certified gap (relubench's stopping rule)
             if relu:
@@ -579,7 +580,7 @@ class StructuredIPM(Solver):
                 if viol == 0.0:
                     cert = abs(pd)
                 elif max(pd / max(abs(obj), GAP_FLOOR), viol / yscale) <= tol:
-                    cert = max(pd, feasible_objective(problem, pt.Z, pt.XZ) - obj)
+                    cert = max(pd, feasible_objective(problem, pt.Z, pt.XZ, cache=directions) - obj)
                 else:
                     cert = np.inf
             else:
@@ -626,7 +627,7 @@ class StructuredIPM(Solver):
         solve_s = tracer.elapsed()
         _, best_it, Z, obj, cert, viol, _ = best
         if not np.isfinite(cert):  # the returned iterate's certificate, repaired point and all
-            obj, cert, viol = dual_gap_relu(problem, Z, problem.X @ Z, best[6])
+            obj, cert, viol = dual_gap_relu(problem, Z, problem.X @ Z, best[6], cache=directions)
         if status != "optimal" and best_it != it:
             tracer.record(obj, viol, cert)  # the returned point is the best iterate
         message = f"iterate {best_it} of {it}: certified gap {cert:.3g}, violation {viol:.3g} (newton in {space})"

@@ -55,3 +55,23 @@ def test_bench_certificates_rows_and_no_claim_without_a_certificate(tmp_path):
     assert proc.stdout.rstrip().endswith("0 of those without a certificate at tol.")
     for r in stored:  # every certificate is valid: never below the true gap
         assert r["certified_gap"] >= abs(r["objective"] - r["reference"]) - 1e-9 * abs(r["reference"])
+
+
+@pytest.mark.slow
+def test_bench_relu_large_rows_in_their_own_processes(tmp_path):
+    out = tmp_path / "large.jsonl"
+    cmd = [sys.executable, str(ROOT / "scripts" / "bench_relu_large.py"), "--instances", "80,3,10"]
+    cmd += ["--solvers", "ipm", "clarabel", "--tol", "1e-5", "--time-limit", "60", "--rows", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench_relu_large
+    from benchrows import read_rows
+
+    stored = read_rows(out)
+    assert [r["solver"] for r in stored] == ["ipm", "clarabel"]
+    assert bench_relu_large.render(stored) == proc.stdout
+    assert all(r["peak_rss_bytes"] > 10 * 2**20 for r in stored)  # each process's own peak
+    ipm = stored[0]
+    assert ipm["status"] == "optimal" and ipm["certified_gap"] <= 1e-5 * abs(ipm["objective"])
+    assert "| certified |" in proc.stdout.splitlines()[2]

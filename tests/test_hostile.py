@@ -549,7 +549,7 @@ def test_every_backend_honours_its_deadline_on_hostile_input(solver, formulation
         assert wall <= res.setup_s + allowance + 5.0  # the rest: process start (ECOS), measuring the result
         if res.status != "time_limit":  # finished first: allowed where the method may solve (or stall) in time
             assert (solver, formulation) in MAY_FINISH, f"expected to reach the limit: {res.status} {res.message}"
-            assert res.status in ("optimal", "numerical_error"), (res.status, res.message)
+            assert res.status in ("optimal", "inaccurate", "numerical_error"), (res.status, res.message)
 
 
 def test_the_deadline_cases_cover_every_backend_with_a_limit():

@@ -393,25 +393,34 @@ def relu_primal_dual(
 
 
 def dual_gap_relu(
-    problem: Problem | ArrayView, Z: np.ndarray, XZ: np.ndarray, lam: np.ndarray
+    problem: Problem | ArrayView,
+    Z: np.ndarray,
+    XZ: np.ndarray,
+    lam: np.ndarray,
+    cache: dict[int, np.ndarray] | None = None,
 ) -> tuple[float, float, float]:
     """(primal objective, certified gap, max violation) for the relu problem at Z = [V W] with multipliers lam.
 
     The gap bounds |primal - f*| whether or not Z is feasible: f* >= dual (the dual point of the multipliers)
     and, for an infeasible Z, f* <= the objective of the feasible point :func:`feasible_objective` derives
     from it, so |primal - f*| <= max(primal - dual, feasible - primal). (A point below f* with a small
-    |primal - dual| is therefore not certified: its distance to the feasible set is paid for.)"""
+    |primal - dual| is therefore not certified: its distance to the feasible set is paid for.) ``cache``: the
+    solve's own cone directions (:meth:`Problem.cone_directions`)."""
     primal, dual, viol = relu_primal_dual(problem, Z, XZ, lam)
     if viol == 0.0:
         return primal, abs(primal - dual), viol
-    return primal, max(primal - dual, feasible_objective(problem, Z, XZ) - primal), viol
+    return primal, max(primal - dual, feasible_objective(problem, Z, XZ, cache=cache) - primal), viol
 
 
 REPAIR_ROUNDS = 30  # projections onto the most violated row of each group before the generator step
 
 
 def feasible_objective(
-    problem: Problem | ArrayView, Z: np.ndarray, XZ: np.ndarray, rounds: int = REPAIR_ROUNDS
+    problem: Problem | ArrayView,
+    Z: np.ndarray,
+    XZ: np.ndarray,
+    rounds: int = REPAIR_ROUNDS,
+    cache: dict[int, np.ndarray] | None = None,
 ) -> float:
     """The relu objective of a feasible point derived from Z = [V W] (any array library). First ``rounds`` rounds
     of projections: every violated group is projected onto the half-space of its most violated row
@@ -422,7 +431,7 @@ def feasible_objective(
     cannot repair (margin of g_i <= 0 there) is set to zero. An upper bound on f*: the point is feasible.
     (Generator steps alone cost 10-100x more objective at violations near 1e-3 max|y|: al's certificate at
     tol 1e-3 on a 300 x 8 gaussian instance went from 3.8e-3 to 9.6e-4, its true gap being 6e-4.)"""
-    Zf, XZf = feasible_point(problem, Z, XZ, rounds)
+    Zf, XZf = feasible_point(problem, Z, XZ, rounds, cache)
     k = problem.groups
     pred = predict_groups(problem, XZf[:, :k] - XZf[:, k:])
     return float(get_loss(problem.loss).value(pred, problem.y) + problem.beta * group_norm_sum(Zf))
@@ -434,7 +443,11 @@ def _host(a: np.ndarray) -> np.ndarray:
 
 
 def feasible_point(
-    problem: Problem | ArrayView, Z: np.ndarray, XZ: np.ndarray, rounds: int = REPAIR_ROUNDS
+    problem: Problem | ArrayView,
+    Z: np.ndarray,
+    XZ: np.ndarray,
+    rounds: int = REPAIR_ROUNDS,
+    cache: dict[int, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(Z', X Z') for the feasible point of :func:`feasible_objective` (any array library)."""
     xp = namespace(Z, XZ)
@@ -458,7 +471,7 @@ def feasible_point(
     # the groups still outside their cones move along a deep direction g_i of the cone: the least t_i >= 0 that
     # makes every margin >= 0; a group whose direction cannot repair some violated row is set to zero
     idx = xp.asarray(bad, device=getattr(Z, "device", None)) if xp is not np else bad
-    Gen = problem.cone_directions(bad % k)
+    Gen = problem.cone_directions(bad % k, cache)
     XGen = X @ Gen
     sub = xp.take(short, idx, axis=1)
     reach = xp.take(S, idx, axis=1) * XGen  # what one unit of g_i adds to each row's margin

@@ -261,23 +261,21 @@ class Problem:
         """2 D - 1 repeated once per output (n, cP)."""
         return self.signs if self.outputs == 1 else np.tile(self.signs, (1, self.outputs))
 
-    @cached_property
-    def _directions(self) -> dict[int, np.ndarray]:
-        return {}
-
-    def cone_directions(self, groups: np.ndarray) -> np.ndarray:
+    def cone_directions(self, groups: np.ndarray, cache: dict[int, np.ndarray] | None = None) -> np.ndarray:
         """A direction deep inside the cone of each of these groups (d, len(groups)); group k P + i is pattern i's.
-        Computed on first need, one LP per pattern (:func:`relubench.problem.patterns.cone_generators`, started
-        from the gates where there are), and kept: certificates repair only the groups still infeasible."""
+        One LP per pattern (:func:`relubench.problem.patterns.cone_generators`, started from the gates where there
+        are); ``cache`` (a dict a solve keeps for itself) holds the patterns already done, so that each solve pays
+        for its own and timings do not depend on an earlier solve of the same problem."""
+        cache = {} if cache is None else cache
         patterns = [int(g) % self.P for g in groups]
-        missing = sorted(set(patterns) - set(self._directions))
+        missing = sorted(set(patterns) - set(cache))
         if missing:
             gates = None if self.gates is None else self.gates[:, missing]
             found = cone_generators(self.X, self.masks[:, missing], gates)
-            self._directions.update({i: found[:, j] for j, i in enumerate(missing)})
+            cache.update({i: found[:, j] for j, i in enumerate(missing)})
         if not patterns:
             return np.zeros((self.d, 0))
-        return np.stack([self._directions[i] for i in patterns], axis=1)
+        return np.stack([cache[i] for i in patterns], axis=1)
 
     @cached_property
     def content_hash(self) -> str:
@@ -318,9 +316,9 @@ class ArrayView:
     source: Problem | None = None
     convert: Callable[[Any], Array] | None = None
 
-    def cone_directions(self, groups: np.ndarray) -> Array:
+    def cone_directions(self, groups: np.ndarray, cache: dict[int, np.ndarray] | None = None) -> Array:
         """The Problem's cone_directions on this view's library."""
-        return self.convert(self.source.cone_directions(groups))
+        return self.convert(self.source.cone_directions(groups, cache))
 
 
 def view(problem: Problem, asarray: Callable[[Any], Array]) -> ArrayView:
