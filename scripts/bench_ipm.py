@@ -18,10 +18,8 @@ import sys
 import time
 from typing import Any
 
-from benchrows import fmt, num, solve_row, write_rows, write_table
+from benchrows import fmt, instance, num, solve_row, write_rows, write_table
 
-from relubench.datasets import Dataset, load_dataset
-from relubench.problem import Problem
 from relubench.running.reference import reference_optimum
 from relubench.running.solver import get_solver
 
@@ -32,17 +30,6 @@ HEAD = [
 ]
 
 
-def instance(spec: str) -> tuple[str, Problem, Dataset]:
-    if ":" in spec:
-        name, P = spec.split(":")
-        ds = load_dataset(name, seed=0)
-    else:
-        n, d, P = (int(v) for v in spec.split(","))
-        ds = load_dataset("gaussian", n=n, d=d, seed=0)
-        name = f"gaussian {n}x{d}"
-    n = ds.X_train.shape[0]
-    problem = Problem.create(ds.X_train, ds.y_train, 1e-3 * n, patterns=int(P), seed=0)
-    return f"{name} (n={n}, d={problem.d}, P={problem.P})", problem, ds
 
 
 def render(rows: list[dict[str, Any]]) -> str:

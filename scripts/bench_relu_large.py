@@ -21,28 +21,12 @@ import resource
 import sys
 from typing import Any
 
-from benchrows import fmt, num, solve_row, write_rows, write_table
+from benchrows import fmt, instance, num, solve_row, write_rows, write_table
 
 HEAD = [
     "| instance | solver | tol | status | setup + solve s | certified gap | viol/max\\|y\\| | peak GiB | note |",
     "|---|---|---|---|---|---|---|---|---|",
 ]
-
-
-def instance(spec: str, P: int) -> tuple[str, Any, Any]:
-    from relubench.datasets import load_dataset
-    from relubench.problem import Problem
-
-    if "," in spec:
-        n, d, P = (int(v) for v in spec.split(","))
-        ds = load_dataset("gaussian", n=n, d=d, seed=0)
-        name = f"gaussian {n}x{d}"
-    else:
-        ds = load_dataset(spec, seed=0)
-        name = spec
-    n = ds.X_train.shape[0]
-    problem = Problem.create(ds.X_train, ds.y_train, 1e-3 * n, patterns=P, seed=0)
-    return f"{name} (n={n}, d={problem.d}, P={problem.P})", problem, ds
 
 
 def _one(spec: str, P: int, solver: str, tol: float, limit: float) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from relubench.atomic import write_whole
-from relubench.datasets import Dataset
+from relubench.datasets import Dataset, load_dataset
 from relubench.problem import Problem
 from relubench.running.measure import measure
 from relubench.running.result import Result
@@ -50,3 +50,22 @@ def fmt(t: float | None, digits: int = 2) -> str:
 def num(v: Any) -> float:
     """A cell of a row as a float (None -> NaN)."""
     return math.nan if v is None else float(v)
+
+
+def instance(spec: str, patterns: int | None = None) -> tuple[str, Problem, Dataset]:
+    """A benchmark instance: ``name:P`` or ``name`` (a bundled data set's seeded training split, P patterns, else
+    ``patterns``) or ``n,d,P`` (gaussian data, seed 0); P sampled patterns (seed 0), beta = 1e-3 n, squared loss.
+    Returns (its label, the problem, the data set)."""
+    if "," in spec:
+        n, d, P = (int(v) for v in spec.split(","))
+        ds = load_dataset("gaussian", n=n, d=d, seed=0)
+        name = f"gaussian {n}x{d}"
+    else:
+        name, _, given = spec.partition(":")
+        P = int(given) if given else patterns
+        if P is None:
+            raise SystemExit(f"instance {spec!r}: give its number of patterns (name:P)")
+        ds = load_dataset(name, seed=0)
+    n = ds.X_train.shape[0]
+    problem = Problem.create(ds.X_train, ds.y_train, 1e-3 * n, patterns=int(P), seed=0)
+    return f"{name} (n={n}, d={problem.d}, P={problem.P})", problem, ds
