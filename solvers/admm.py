@@ -43,7 +43,8 @@ matrices (about 36 n^2 bytes) do not fit in the memory free where the arrays liv
 Stopping: "optimal" when the relative primal and dual residuals are below tol (Boyd et al. 2011, eps_abs = eps_rel
 = tol) and the certified gap at z (valid for infeasible points, formulations.dual_gap_relu) is below tol relative
 to the objective with the violation below tol max|y|; while the residuals pass and the certificate does not, the
-iterations go on (to max_iter or the time limit). Checked every ``check_every`` iterations; rho is rebalanced on
+iterations go on, to 2 k + 10 checks if the residual test first held at iteration k; then the run ends
+"inaccurate" (both numbers in the row). Checked every ``check_every`` iterations; rho is rebalanced on
 checks at multiples of ``adapt_every`` iterations, when the normalized residuals differ by more than 25x, by the
 damped factor sqrt(r_pri / r_dual)^adapt_power (adapt_power = 0.5: half the step of plain residual balancing),
 refactorizing C. By default the iteration is over-relaxed (relaxation = 1.6). Both defaults were chosen on
@@ -449,6 +450,7 @@ class _Residuals:
 PROMOTE_AT = 1e-5  # relative residual at which a single-precision slack state is promoted to double
 STALL_ITERS = 4000  # ... or iterations without halving the smallest relative residual (a float32 floor guard)
 GAP_FLOOR = 1e-12  # relative certified gaps are measured against max(|objective|, this)
+CERTIFY_CHECKS = 10  # after the residual test first holds at iteration k: until 2 k + this many checks to certify
 
 
 @register
@@ -542,6 +544,9 @@ class ADMM(Solver):
                 tracer.record(obj, viol, cert)
                 if cert <= tol * max(abs(obj), GAP_FLOOR) and viol <= tol * yscale:
                     status = "optimal"
+                    break
+                if it >= 2 * residual_test_met + CERTIFY_CHECKS * check_every:
+                    status = "inaccurate"  # the residual test holds, the certificate has not followed in as long again
                     break
             if time_limit is not None and tracer.elapsed() >= time_limit:
                 status = "time_limit"
