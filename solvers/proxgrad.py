@@ -158,6 +158,15 @@ def fista(
 CURVATURE = {"squared": 1.0, "logistic": 0.25}  # bound on the second derivative of the loss in the prediction
 
 
+
+def _in_double(
+    where: Placement, exact: Problem | ArrayView, double: Callable[[Array], Array], Z: Array, XZ: Array
+) -> tuple[Array, Array]:
+    """(Z, X Z) in double precision for a certificate: in a single-precision run X Z is recomputed from Z in double
+    (the float32 product cast up would certify a point the iterations never had)."""
+    Zd = double(Z)
+    return Zd, (double(XZ) if where.precision == "double" else exact.X @ Zd)
+
 def linear_loss(problem: Problem | ArrayView) -> LinearSmooth:
     """The loss of the prediction sum_i D_i X z_i as a :class:`LinearSmooth` (the gated problem)."""
     loss, y = get_loss(problem.loss), problem.y
@@ -256,8 +265,7 @@ class FISTA(Solver):
         state = {"status": "max_iter", "gap": np.inf}
 
         def on_check(Z: Array, XZ: Array) -> bool:
-            Zd = double(Z)  # in single precision X Z is recomputed in double: the certificate's own product
-            obj, gap = dual_gap_gated(exact, Zd, double(XZ) if where.precision == "double" else exact.X @ Zd)
+            obj, gap = dual_gap_gated(exact, *_in_double(where, exact, double, Z, XZ))
             state["gap"] = gap
             tracer.record(obj, 0.0, gap)
             if gap <= tol * abs(obj):
@@ -436,8 +444,7 @@ class AugmentedLagrangian(Solver):
             lam = xp.clip(lam - rho * (S2 * XZ), min=0.0)
             past = deadline is not None and time.perf_counter() >= deadline
             stop_s = tracer.elapsed() if past else None  # past the limit: the certificate below is a report
-            Zd = double(Z)  # in single precision X Z is recomputed in double: the certificate's own product
-            XZd = double(XZ) if where.precision == "double" else exact.X @ Zd
+            Zd, XZd = _in_double(where, exact, double, Z, XZ)
             obj, gap, viol = dual_gap_relu(exact, Zd, XZd, double(lam), cache=directions)
             if stop_s is not None:
                 tracer.start = time.perf_counter() - stop_s

@@ -277,9 +277,8 @@ class Solver:
                 prepared.seconds = time.perf_counter() - start
         return prepared
 
-    def _numerical_error(self, pc: ProblemClass | str, exc: NumericalError) -> Result:
-        formulation = pc.formulation if isinstance(pc, ProblemClass) else pc
-        return Result(self.name, formulation, "numerical_error", message=str(exc), solver_version=self.version())
+    def _numerical_error(self, pc: ProblemClass, exc: NumericalError) -> Result:
+        return Result(self.name, pc.formulation, "numerical_error", message=str(exc), solver_version=self.version())
 
     def _check_call(
         self, problem: Problem, formulation: str | ProblemClass, tol: float, time_limit: float | None
