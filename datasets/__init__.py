@@ -5,7 +5,7 @@ training statistics (real sets and files); labels of classification sets are +/-
 multi-class sets), the regression set's targets are standardized.
 """
 
-from relubench.datasets import files, gaussian, large_sets, network_files, sklearn_sets  # noqa: F401  (loaders register)
+from relubench.datasets import files, gaussian, keel, large_sets, network_files, sklearn_sets  # noqa: F401  (loaders register)
 from relubench.datasets.base import (
     Dataset,
     DatasetInfo,

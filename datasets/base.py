@@ -128,8 +128,13 @@ def split_standardize(
     seed: int,
     standardize_y: bool = False,
     n: int | None = None,
+    impute: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Seeded shuffle, optional subsample of n training rows, split, and standardization by training stats."""
+    """Seeded shuffle, optional subsample of n training rows, split, and standardization by training stats.
+
+    ``impute``: X may hold NaN (missing values); statistics are taken over the present training values and every
+    missing value becomes 0 after standardization (the training mean); a column with no present training value
+    is 0."""
     if not 0 <= test_fraction < 1:
         raise InputError(f"test fraction must be in [0, 1), got {test_fraction}")
     rng = np.random.default_rng(seed)
@@ -141,9 +146,17 @@ def split_standardize(
             raise InputError(f"--n must be between 1 and {train.size} for this dataset, got {n}")
         train = train[:n]
     Xtr, Xte, ytr, yte = X[train], X[test], y[train].astype(float), y[test].astype(float)
-    mu, sd = Xtr.mean(axis=0), Xtr.std(axis=0)
+    if impute:  # statistics of the present values; a column with none present: mean 0, scale 1
+        present = ~np.isnan(Xtr)
+        count = np.maximum(present.sum(axis=0), 1)
+        mu = np.where(present, Xtr, 0.0).sum(axis=0) / count
+        sd = np.sqrt((np.where(present, Xtr - mu, 0.0) ** 2).sum(axis=0) / count)
+    else:
+        mu, sd = Xtr.mean(axis=0), Xtr.std(axis=0)
     sd[sd == 0] = 1.0
     Xtr, Xte = (Xtr - mu) / sd, (Xte - mu) / sd
+    if impute:  # a missing value is the training mean: 0 after standardization
+        Xtr, Xte = np.where(np.isnan(Xtr), 0.0, Xtr), np.where(np.isnan(Xte), 0.0, Xte)
     if standardize_y:
         ym, ys = ytr.mean(axis=0), ytr.std(axis=0)
         ys = np.where(ys > 0, ys, 1.0)
