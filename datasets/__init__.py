@@ -16,8 +16,10 @@ from relubench.datasets.base import (
     load_dataset,
     register_dataset,
 )
+from relubench.datasets.keel import DATASET_GROUPS
 
 __all__ = [
+    "DATASET_GROUPS",
     "Dataset",
     "DatasetInfo",
     "check_dataset_options",

@@ -56,6 +56,14 @@ RENAMED = {
 }
 
 
+# groups a sweep config names instead of one set ([[datasets]] group = "keel"): sorted set names
+DATASET_GROUPS: dict[str, list[str]] = {
+    "keel": sorted(CATALOG),
+    "keel-balanced": sorted(k for k, f in CATALOG.items() if f["folder"] == "balanced"),
+    "keel-imbalanced": sorted(k for k, f in CATALOG.items() if f["folder"] == "imbalanced"),
+}
+
+
 def keel_name(folder: str, stem: str) -> str:
     """The registered name of a KEEL file (its stem unless :data:`RENAMED` says otherwise)."""
     return RENAMED.get((folder, stem), stem)

@@ -112,3 +112,47 @@ def test_shipped_sets_with_nominal_or_missing_values_load_finite(name: str, feat
     assert ds.X_train.shape[1] == features and np.isfinite(ds.X_train).all() and np.isfinite(ds.X_test).all()
     np.testing.assert_allclose(ds.X_train.mean(axis=0), 0, atol=1e-9)
     assert set(np.unique(ds.y_train)) == {-1.0, 1.0}
+
+
+def test_a_config_group_is_every_set_with_rows_capped_and_outputs_as_each_set_needs(tmp_path) -> None:  # noqa: ANN001
+    from relubench.bench.config import load_config
+
+    cfg = tmp_path / "k.toml"
+    cfg.write_text(
+        'name = "k"\nsolvers = ["fista", "ipm"]\nformulations = ["gated"]\n'
+        '[[datasets]]\ngroup = "keel-balanced"\nmax_rows = 300\nsizes = [[0, 0, 5]]\nbeta_per_n = 1e-3\n'
+        'options = { multiclass = "auto", test_fraction = 0.5 }\n'
+    )
+    cases = load_config(cfg).cases
+    by_set: dict[str, list] = {}
+    for c in cases:
+        by_set.setdefault(c.dataset, []).append(c)
+    balanced = [k for k, f in CATALOG.items() if f["folder"] == "balanced"]
+    assert sorted(by_set) == sorted(balanced)  # every set of the group, none else
+    for name, cs in by_set.items():
+        facts = CATALOG[name]
+        train = facts["rows"] - round(0.5 * facts["rows"])
+        assert {c.n for c in cs} == {min(300, train)}  # capped at max_rows and at the set's training rows
+        assert all(c.beta == pytest.approx(1e-3 * min(300, train)) for c in cs)
+        multi = dict(cs[0].dataset_options)["multiclass"]
+        assert multi is (facts["classes"] > 2)
+        # ipm solves one output only: it runs on the binary sets, fista on all
+        assert sorted(c.solver for c in cs) == (["fista"] if multi else ["fista", "ipm"])
+    assert by_set["hayes-roth"][0].n == 80 and by_set["magic"][0].n == 300  # 160 rows, half held out
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ('group = "keel-all"', "'keel-all' is not one of"),
+        ('name = "iris"\ngroup = "keel"', "is valid under each of"),
+        ('group = "keel"\nmax_rows = 0', "less than the minimum of 1"),
+    ],
+)
+def test_bad_group_entries_are_refused_by_key(tmp_path, entry: str, message: str) -> None:  # noqa: ANN001
+    from relubench.bench.config import load_config
+
+    cfg = tmp_path / "k.toml"
+    cfg.write_text(f'name = "k"\nsolvers = ["fista"]\n[[datasets]]\n{entry}\n')
+    with pytest.raises(InputError, match=message):
+        load_config(cfg)

@@ -14,11 +14,14 @@ Config (TOML)::
                                                     # each backend's own (admm: "mixed"; it has no "single")
     grace_s = 30                                    # extra seconds before a case's process is killed
     [[datasets]]
-    name = "gaussian"                               # any built-in dataset
+    name = "gaussian"                               # any built-in dataset; or group = "keel" (every KEEL set;
+                                                    # also "keel-balanced", "keel-imbalanced")
+    max_rows = 500                                  # optional cap on training rows (n = 0: all, capped)
     sizes = [[100, 10, 20], [200, 10, 40]]          # [n, d, P]; real sets: [[n or 0, 0, P], ...]
     beta_per_n = 1e-3                               # beta = beta_per_n * n (or: beta = 0.1)
     loss = "squared"                                # or hinge, logistic (+-1 labels)
-    options = { test_fraction = 0.2 }               # keyword arguments of the dataset's loader
+    options = { test_fraction = 0.2 }               # keyword arguments of the dataset's loader; multiclass =
+                                                    # "auto": one output per class on sets of > 2 classes
     [solver_options.sgd]                            # optional per-solver options
     epochs = 500
     [[experiments]]                                 # optional seed experiments (see relubench.experiments)
@@ -47,7 +50,7 @@ from typing import Any, TypeVar
 from relubench.bench.cases import GRACE_S, PRESETS, Case, SweepConfig
 from relubench.bench.experiment import Defaults, expand_experiment
 from relubench.bench.schema import CONFIG, SAFE_NAME, validate
-from relubench.datasets import check_dataset_options, dataset_names
+from relubench.datasets import DATASET_GROUPS, check_dataset_options, dataset_info, dataset_names
 from relubench.errors import InputError
 from relubench.problem.instance import BYTES_PER_MASK_ENTRY
 from relubench.problem.spec import FORMULATION_NAMES, ProblemClass
@@ -63,6 +66,15 @@ def _named(p: Path, key: str, check: Callable[..., T], *args: Any) -> T:
         return check(*args)
     except InputError as exc:
         raise InputError(f"{exc} (in {p}, {key})") from None
+
+
+def capped_rows(name: str, n: int, max_rows: int, test_fraction: float) -> int:
+    """Training rows of a [[datasets]] entry with ``max_rows``: n (0: every training row of the set) capped at
+    max_rows and at the set's training rows (its rows less round(test_fraction * rows) held out)."""
+    rows = dataset_info(name).rows
+    train = rows - int(round(test_fraction * rows)) if rows is not None else None
+    n = n or train or max_rows
+    return min(n, max_rows, train) if train is not None else min(n, max_rows)
 
 
 def load_config(path: str | Path) -> SweepConfig:
@@ -119,17 +131,25 @@ def load_config(path: str | Path) -> SweepConfig:
 
     solver_opts = {c.name: options.get(c.name, {}) | (placement_options(c) if placed else {}) for c in classes}
     cases = []
-    for k, ds in enumerate(datasets):
-        dname = ds["name"]
+    entries = [  # a group ("keel") stands for each of its sets with the entry's settings
+        (k, dname, ds)
+        for k, ds in enumerate(datasets)
+        for dname in (DATASET_GROUPS[ds["group"]] if "group" in ds else [ds["name"]])
+    ]
+    for k, dname, ds in entries:
         if dname not in dataset_names() or dname == "file":
             raise InputError(
                 f"{p}: datasets[{k}].name: unknown dataset {dname!r} (known: {', '.join(dataset_names())})"
             )
         loss = ds.get("loss", "squared")
-        ds_options = ds.get("options", {})
+        ds_options = dict(ds.get("options", {}))
+        if ds_options.get("multiclass") == "auto":  # one output per class where there are more than two
+            ds_options["multiclass"] = (dataset_info(dname).classes or 0) > 2
         _named(p, f"datasets[{k}].options", check_dataset_options, dname, ds_options)
         outputs = 2 if ds_options.get("multiclass") else 1  # one output per class; the count needs the data
         for n, d, P in ds.get("sizes", [[0, 0, 50]]):
+            if "max_rows" in ds:
+                n = capped_rows(dname, n, ds["max_rows"], float(ds_options.get("test_fraction", 0.2)))
             _named(
                 p,
                 f"datasets[{k}].sizes",

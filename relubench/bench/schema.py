@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 
 from relubench.bench.cases import PRESETS
+from relubench.datasets import DATASET_GROUPS
 from relubench.errors import InputError
 from relubench.problem.spec import FORMULATION_NAMES, LOSS_NAMES
 
@@ -36,6 +37,8 @@ DATASET = {
     "type": "object",
     "properties": {
         "name": {"type": "string", "minLength": 1},
+        "group": {"enum": list(DATASET_GROUPS)},
+        "max_rows": POSITIVE_INT,
         "sizes": {
             "type": "array",
             "minItems": 1,
@@ -52,7 +55,7 @@ DATASET = {
         "loss": {"enum": list(LOSS_NAMES)},
         "options": {"type": "object"},
     },
-    "required": ["name"],
+    "oneOf": [{"required": ["name"]}, {"required": ["group"]}],
     "additionalProperties": False,
 }
 

@@ -1,13 +1,16 @@
 """Static HTML comparison report from a sweep's results table (opens offline: figures embedded as PNG).
 
+First screen: which backend wins where (per problem class: formulation x loss x outputs). Across data sets, per
+problem class: Dolan-More performance profiles of time to 1e-4 (the "reached" rule) and to held-out accuracy,
+shifted geometric means, success rates and a per-set table (:mod:`relubench.present.profiles`).
 Per tolerance preset:
 * success rate: status "optimal" and |relative gap| <= the preset's tolerance, against the reference where one
   exists, else the backend's certified gap (sizes no interior point reaches); a row with neither (no reference, a
   backend without a certificate) counts on its status, a conic solver's own primal-dual test;
 * shifted geometric mean of time (setup + solve), shift 10 s, failures charged the case's time limit;
 * median relative gap;
-* Dolan-More performance profiles (fraction of problems solved within a factor tau of the fastest);
-* convergence curves: |relative gap| against seconds from the solver traces, one panel per problem.
+* convergence curves: |relative gap| against seconds from the solver traces, one panel per problem, one line per
+  backend (its run at the tightest tolerance).
 Rows of seed experiments (column ``experiment``) are left out of these and drawn in one section per experiment
 (registered in :mod:`relubench.bench.experiment`); their headline numbers are also written to
 ``headlines.json`` next to the page.
@@ -30,9 +33,23 @@ from relubench.bench.experiment import experiment_sections
 from relubench.bench.store import ResultStore
 from relubench.errors import InputError
 from relubench.present.html import caption, png, subplots, table_html
+from relubench.present.profiles import (
+    HELDOUT_POINTS,
+    PROFILE_TOL,
+    SHIFT_S,
+    class_summary,
+    per_set_table,
+    profile_curve,
+    profile_ratios,
+    shifted_geomean,
+    time_matrix,
+    time_to_accuracy,
+    time_to_heldout,
+    winners,
+    with_problem_keys,
+)
 from relubench.running.result import Status, read_trace
 
-SHIFT_S = 10.0
 # columns every row of a sweep table has (run_isolated writes them for finished and failed cases alike)
 CASE_COLUMNS = ("dataset", "solver", "formulation", "preset", "tol", "time_limit", "seed", "status", "case_hash")
 # marks <body data-images-loaded="decoded/total"> once the page has loaded (read by scripts/check_report.py)
@@ -69,11 +86,6 @@ def charged_time(df: pd.DataFrame) -> pd.Series:
     return t.where(success_mask(df), df["time_limit"])
 
 
-def shifted_geomean(times: pd.Series, shift: float = SHIFT_S) -> float:
-    t = np.asarray(times, dtype=float)
-    return float(np.exp(np.mean(np.log(t + shift))) - shift) if t.size else float("nan")
-
-
 def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (preset, solver, form), g in df.groupby(["preset", "solver", "formulation"], sort=True):
@@ -92,27 +104,43 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def performance_profile(df: pd.DataFrame, title: str) -> str:
-    df = df.assign(problem=df["problem_hash"].astype(str) + ":" + df["formulation"] + ":" + df["seed"].astype(str))
-    t = df.assign(t=charged_time(df).where(success_mask(df), np.inf)).pivot_table(
-        index="problem", columns="solver", values="t", aggfunc="min"
-    )
-    best = t.min(axis=1).replace(0, 1e-12)
-    ratios = t.div(best, axis=0)
-    fig, ax = subplots(figsize=(5.5, 3.6))
-    finite = ratios.replace(np.inf, np.nan).stack()
-    tau_max = max(2.0, float(finite.max()) * 1.5 if not finite.empty else 2.0)
-    taus = np.logspace(0, math.log10(tau_max), 200)
-    for solver in ratios.columns:
-        r = ratios[solver].to_numpy()
-        ax.step(taus, [(r <= tau).mean() for tau in taus], where="post", label=solver)
-    ax.set_xscale("log")
-    ax.set_xlabel("tau (time / fastest time)")
-    ax.set_ylabel("fraction of problems")
-    ax.set_ylim(0, 1.02)
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    return png(fig)
+def across_sets_section(df: pd.DataFrame, tol: float = PROFILE_TOL, points: float = HELDOUT_POINTS) -> list[str]:
+    """Per problem class: the summary tables and Dolan-More profiles of time to ``tol`` and to held-out accuracy
+    (:mod:`relubench.present.profiles`), then the per-set table."""
+    df = with_problem_keys(df)
+    parts = [
+        "<h2 id='profiles'>Across data sets: performance profiles per problem class</h2>",
+        caption(
+            f"rho(tau): fraction of a class's problems a backend solved within tau times the fastest backend. Left: "
+            f"time (setup + solve) to relative gap and violation <= {tol:g} (the 'reached' rule; certified gap where "
+            f"no reference optimum exists). Right: time to a held-out accuracy within {points * 100:g} point(s) of "
+            f"the best any solve reached on the problem. Shifted geometric mean: shift {SHIFT_S:g} s, failures "
+            "charged the time limit; 'vs best' = (mean + shift) / (best mean + shift)."
+        ),
+    ]
+    for cls, g in df.groupby("problem_class", sort=True):
+        measures = ((f"to {tol:g}", time_to_accuracy(g, tol)), ("to held-out", time_to_heldout(g, points)))
+        parts.append(f"<h3>{html.escape(str(cls))}: {g['problem'].nunique()} problems</h3>")
+        fig, axes = subplots(1, 2, figsize=(10, 3.6))
+        for ax, (what, times) in zip(axes, measures, strict=True):
+            parts.append(table_html(class_summary(g, times, what)))
+            ratios = profile_ratios(time_matrix(g, times))
+            finite = ratios.replace(np.inf, np.nan).stack()
+            tau_max = max(2.0, float(finite.max()) * 1.5 if not finite.empty else 2.0)
+            taus = np.logspace(0, math.log10(tau_max), 200)
+            for solver in ratios.columns:
+                ax.step(taus, profile_curve(ratios[solver], taus), where="post", label=solver)
+            ax.set_xscale("log")
+            ax.set_xlabel("tau (time / fastest time)")
+            ax.set_ylabel("fraction of problems")
+            ax.set_ylim(0, 1.02)
+            ax.set_title(f"{cls}: time {what}", fontsize=9)
+            ax.legend(fontsize=7)
+        parts.append(png(fig))
+    parts.append(f"<h3>Seconds to {tol:g} per data set</h3>")
+    parts.append(caption("Fastest success of each backend (setup + solve), median over seeds; '-': never reached."))
+    parts.append(table_html(per_set_table(df, tol)))
+    return parts
 
 
 def _gap_axes(ax: Any, first: pd.Series, ylabel: str) -> None:
@@ -134,7 +162,7 @@ def convergence_curves(df: pd.DataFrame, max_panels: int = 6) -> list[str]:
     for key, g in list(keyed.groupby("key", sort=True))[:max_panels]:
         fig, ax = subplots(figsize=(5.5, 3.6))
         drawn = 0
-        for _, row in g.sort_values(["solver", "tol"]).iterrows():
+        for _, row in g.sort_values(["solver", "tol"]).drop_duplicates("solver").iterrows():  # tightest run
             ref = row.get("reference")
             tr = read_trace(row.get("trace"))
             if ref is None or (isinstance(ref, float) and math.isnan(ref)) or tr is None:
@@ -147,7 +175,7 @@ def convergence_curves(df: pd.DataFrame, max_panels: int = 6) -> list[str]:
                 np.maximum(gap, 1e-16),
                 marker=".",
                 ms=3,
-                label=f"{row['solver']} (tol {row['tol']:g})",
+                label=str(row["solver"]),
             )
             drawn += 1
         if not drawn:
@@ -293,18 +321,30 @@ def write_report(results: str | Path, out_dir: str | Path) -> Path:
         parts.append("<p>No rows.</p>")
     elif not df.empty:
         failures = df[~success_mask(df)]
+        keyed = df[df["problem_hash"].notna()] if "problem_hash" in df else df.iloc[:0]
+        if not keyed.empty:
+            parts.append("<h2 id='winners'>Which backend wins where</h2>")
+            parts.append(
+                caption(
+                    f"Per problem class, the backend with the lowest shifted geometric mean of time to relative gap "
+                    f"and violation <= {PROFILE_TOL:g}, and to a held-out accuracy within {HELDOUT_POINTS * 100:g} "
+                    "point(s) of the best; profiles and per-set times below."
+                )
+            )
+            parts.append(table_html(winners(keyed)))
         for preset in [p for p in PRESET_ORDER if p in set(df["preset"])]:
             sub = df[df["preset"] == preset]
             tol = float(sub["tol"].iloc[0])
             parts.append(f"<h2>Preset {html.escape(preset)} (tolerance {tol:g})</h2>")
             parts.append(table_html(summary_table(sub)))
-            if "problem_hash" in sub and sub["problem_hash"].notna().any():
-                parts.append(performance_profile(sub[sub["problem_hash"].notna()], f"performance profile, {preset}"))
+        if not keyed.empty:
+            parts.extend(across_sets_section(keyed))
         parts.append("<h2>Convergence curves</h2>")
-        if "problem_hash" in df:
-            parts.extend(convergence_curves(df[df["problem_hash"].notna()]))
-        if "problem_hash" in df:
-            parts.extend(certified_section(df[df["problem_hash"].notna()]))
+        caption_text = "One line per backend: its run at the tightest tolerance preset."
+        parts.append(caption(caption_text))
+        if not keyed.empty:
+            parts.extend(convergence_curves(keyed))
+            parts.extend(certified_section(keyed))
         parts.extend(heldout_section(df))
         if not failures.empty:
             parts.append("<h2>Failed cases</h2>")
