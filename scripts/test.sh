@@ -6,7 +6,8 @@
 #   bash scripts/test.sh tests/test_cli.py -k json    # other arguments go to pytest
 #
 # RELUBENCH_TEST_WORKERS=1 runs the tests in one process (pytest's own output, easier to debug).
-# RELUBENCH_EXTRAS: the extras installed into .venv (default "dev"; CI: "dev,gpu", torch's CPU agreement checks).
+# RELUBENCH_EXTRAS: the extras installed into .venv (default "dev"; CI: "dev,gpu,scnn": torch's CPU agreement checks
+# and the peer library's backends; without scnn their tests skip, which CI's strict run does not allow).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${RELUBENCH_EXTRAS:-dev}"

@@ -81,8 +81,9 @@ def test_logistic_loss_values_gradient_and_conjugate() -> None:
 
 
 # every available backend that solves the class, from the registry, but the cvxpy routes of SCS and ECOS
-# (cross-checks of libraries the native SCS and cvxpy-clarabel already cover here)
-LEFT_OUT = {"cvxpy-scs", "cvxpy-ecos"}
+# (cross-checks of libraries the native SCS and cvxpy-clarabel already cover here) and the peer library's AL, which
+# does not reach 1e-7 on relu (tests/test_scnn.py checks it at the accuracy it reaches)
+LEFT_OUT = {"cvxpy-scs", "cvxpy-ecos", "scnn-al"}
 CASES = [
     (loss, c, form, cls.name)
     for loss in ("logistic", "squared")

@@ -1,0 +1,93 @@
+"""The peer library scnn as backends (solvers/scnn_peer.py): the scaling lam = beta / (n c) checked against scnn's
+own objective, the optima against Clarabel on the same patterns, the weight layout with several outputs, the
+time limit, the global state it must not leave changed, and "unavailable" with a reason."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+
+import numpy as np
+import pytest
+
+from relubench.datasets import load_dataset
+from relubench.problem import Problem
+from relubench.problem.formulations import get_formulation
+from relubench.running.solver import get_solver
+from relubench.solvers import scnn_peer
+
+ok, why = scnn_peer.scnn_available()
+pytestmark = pytest.mark.skipif(not ok, reason=f"pyscnn unavailable: {why}")
+
+
+def _problem(outputs: int = 1, n: int = 80, d: int = 4, P: int = 10, beta: float = 0.5) -> Problem:
+    ds = load_dataset("gaussian", n=n, d=d, seed=0)
+    y = ds.y_train if outputs == 1 else np.c_[ds.y_train, -ds.y_train + 0.3 * ds.X_train[:, 0]]
+    return Problem.create(ds.X_train, y, beta, patterns=P, seed=0)
+
+
+def _scnn_objective(problem: Problem, Z: np.ndarray) -> float:
+    """scnn's own objective (its ConvexMLP with NeuronGL1(beta / (n c))) at relubench's gated weights (d, c P)."""
+    from scnn.private.interface import build_internal_regularizer, set_device
+    from scnn.private.models import ConvexMLP
+    from scnn.regularizers import NeuronGL1
+
+    c = problem.outputs
+    set_device("cpu", "float64", 0)
+    reg = build_internal_regularizer(NeuronGL1(problem.beta / (problem.n * c)))
+    model = ConvexMLP(problem.d, problem.masks.astype(float), np.zeros((problem.d, problem.P)), "einsum", reg, c=c)
+    model.weights = Z.reshape(problem.d, c, -1).transpose(1, 2, 0)  # (c, P, d)
+    return float(model.objective(problem.X, problem.y.reshape(problem.n, c)))
+
+
+@pytest.mark.parametrize("outputs", [1, 2])
+def test_scaling_is_scnns_objective_times_n_c(outputs: int) -> None:
+    """relubench's objective = n c x scnn's at the same weights and masks (lam = beta / (n c)): the optima agree."""
+    problem = _problem(outputs)
+    rng = np.random.default_rng(1)
+    Z = rng.standard_normal((problem.d, problem.outputs * problem.P))
+    ours = get_formulation("gated").objective(problem, {"U": Z})
+    assert ours == pytest.approx(problem.n * outputs * _scnn_objective(problem, Z), rel=1e-12)
+
+
+@pytest.mark.parametrize("outputs", [1, 2])
+def test_scnn_fista_reaches_clarabels_gated_optimum_on_the_same_patterns(outputs: int) -> None:
+    problem = _problem(outputs)
+    ref = get_solver("clarabel").solve(problem, "gated", tol=1e-10)
+    res = get_solver("scnn-fista").solve(problem, "gated", tol=1e-7, time_limit=60)
+    assert res.status == "optimal" and "scnn's own stopping test" in res.message
+    assert abs(res.objective - ref.objective) <= 1e-6 * abs(ref.objective)
+    # the weights sit in relubench's layout: output k's groups are columns k P .. k P + P - 1
+    np.testing.assert_allclose(res.weights["U"], ref.weights["U"], atol=1e-3 * np.abs(ref.weights["U"]).max())
+    assert len(res.trace) >= 2 and res.trace[-1].objective == pytest.approx(res.objective)
+
+
+def test_scnn_al_on_the_relu_program_with_the_same_patterns() -> None:
+    """scnn's AL converges to Clarabel's relu optimum; its own test stops it about 1e-5 away (measured: +1.0e-5 at
+    scnn tol 1e-12 with 10^5 inner iterations; +2.7e-4 at 1e-8), so the check is 1e-3 here and 1e-4 by scaling:
+    the relu objective equals scnn's gated objective on the masks (D | D) with weights (V | -W)."""
+    problem = _problem()
+    ref = get_solver("clarabel").solve(problem, "relu", tol=1e-10)
+    res = get_solver("scnn-al").solve(problem, "relu", tol=1e-4, time_limit=60)
+    assert res.status in ("optimal", "inaccurate") and abs(res.objective - ref.objective) <= 1e-3 * ref.objective
+    assert res.max_violation <= 1e-3 * np.abs(problem.y).max()
+    doubled = Problem.create(problem.X, problem.y, problem.beta, patterns=np.c_[problem.masks, problem.masks])
+    V, W = ref.weights["V"], ref.weights["W"]
+    assert ref.objective == pytest.approx(problem.n * _scnn_objective(doubled, np.c_[V, -W]), rel=1e-12)
+
+
+def test_time_limit_stops_scnn_and_global_state_is_restored() -> None:
+    problem = _problem(n=200, P=30)
+    np.random.seed(123)
+    before = np.random.get_state()[1].copy()
+    root = logging.getLogger().level
+    res = get_solver("scnn-al").solve(problem, "relu", tol=1e-9, time_limit=0.5)
+    assert res.status == "time_limit" and res.solve_s <= 0.5 + 0.5, res.message
+    np.testing.assert_array_equal(np.random.get_state()[1], before)  # scnn reseeds numpy: restored
+    assert logging.getLogger().level == root
+
+
+def test_other_versions_are_unavailable_with_the_reason(monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "0.0.9")
+    res = get_solver("scnn-fista").solve(_problem(), "gated", tol=1e-4)
+    assert res.status == "unavailable" and "pyscnn 0.0.9 installed" in res.message
