@@ -91,3 +91,23 @@ def test_other_versions_are_unavailable_with_the_reason(monkeypatch) -> None:  #
     monkeypatch.setattr(importlib.metadata, "version", lambda name: "0.0.9")
     res = get_solver("scnn-fista").solve(_problem(), "gated", tol=1e-4)
     assert res.status == "unavailable" and "pyscnn 0.0.9 installed" in res.message
+
+
+def test_scnn_runs_in_a_sweep_case_under_its_memory_cap(tmp_path) -> None:  # noqa: ANN001
+    """A case's process caps its data segment; pyscnn imports torch, whose CUDA build maps gigabytes of files it
+    never uses (an address-space cap made both backends "unavailable" in every sweep)."""
+    import pandas as pd
+
+    from relubench.bench.config import load_config
+    from relubench.bench.sweep import run_sweep
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        'name = "s"\nsolvers = ["scnn-fista", "scnn-al"]\nmemory_limit_mb = 1500\ntime_limit = 30\n'
+        '[[datasets]]\nname = "gaussian"\nsizes = [[60, 3, 6]]\nbeta = 0.5\n'
+    )
+    run_sweep(load_config(cfg), tmp_path / "r.parquet", jobs=2, progress=False)
+    df = pd.read_parquet(tmp_path / "r.parquet").set_index("solver")
+    assert set(df.index) == {"scnn-fista", "scnn-al"}
+    assert (df["status"] != "unavailable").all() and (df["status"] != "memory").all(), df["message"].tolist()
+    assert df.loc["scnn-fista", "status"] == "optimal" and abs(df.loc["scnn-fista", "relative_gap"]) <= 1e-4

@@ -8,7 +8,7 @@ Config (TOML)::
     presets = ["low", "mid", "high"]                # tol 1e-2, 1e-4, 1e-6
     seeds = [0, 1]
     time_limit = 60                                 # seconds per case (wall clock, enforced by the parent)
-    memory_limit_mb = 4096                          # address-space cap of each case's process (not for cuda)
+    memory_limit_mb = 4096                          # data-segment cap of each case's process (not for cuda)
     device = "cpu"                                  # or "cuda": only backends that run there (fista, al, admm, ..)
     precision = "double"                            # or "single" (float32; gaps certified in float64). Absent:
                                                     # each backend's own (admm: "mixed"; it has no "single")

@@ -77,8 +77,10 @@ def worker_main() -> int:
         import resource
 
         cap = case.memory_limit_mb * 1024 * 1024
-        if dict(case.options).get("device", "cpu") == "cpu":  # CUDA maps far more address space than it uses
-            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+        # the data segment (heap and private anonymous memory), not the address space: libraries mapped from files
+        # (torch's CUDA build, which pyscnn imports, maps gigabytes it never uses) do not count against it
+        if dict(case.options).get("device", "cpu") == "cpu":  # CUDA's driver allocates far more than it uses
+            resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))
     except (ImportError, ValueError, OSError):
         pass
     try:
