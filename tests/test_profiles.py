@@ -74,7 +74,7 @@ def test_shifted_geomean_charges_failures_the_time_limit_and_ratios_to_the_best(
     a = math.exp(np.mean(np.log([12.0, 14.0, 13.0]))) - 10
     b = math.exp(np.mean(np.log([14.0, 12.0, 70.0]))) - 10  # c-1 unsolved: charged 60 s
     assert s.loc["A", sgm] == pytest.approx(a) and s.loc["B", sgm] == pytest.approx(b)
-    assert s.loc["A", "vs best"] == pytest.approx(1.0) and s.loc["B", "vs best"] == pytest.approx((b + 10) / (a + 10))
+    assert s.loc["A", "vs best"] == pytest.approx(1.0) and s.loc["B", "vs best"] == pytest.approx(b / a)
     assert s.loc["A", "solved (x)"] == 1.0 and s.loc["B", "solved (x)"] == pytest.approx(2 / 3)
     assert s.loc["A", "fastest on"] == 2 and s.loc["B", "fastest on"] == 1
 
@@ -98,3 +98,31 @@ def test_per_set_table_shows_seconds_or_a_dash() -> None:
     table = pf.per_set_table(TABLE).set_index(["dataset", "problem_class"])
     assert table.loc[("c", "relu, squared, 1 output"), "B"] == "-"
     assert table.loc[("a", "relu, squared, 1 output"), "A"] == "2"
+
+
+def test_sweep_rows_killed_before_measuring_count_as_failures_of_their_problem() -> None:
+    """A case whose process was killed has no problem hash, only its case columns: it still belongs to its problem
+    (the case columns decide the instance) and counts as unsolved there, in its class (several outputs from its
+    dataset options)."""
+    case = {"dataset": "s", "n": 100, "P": 10, "beta": 0.1, "d": None, "seed": 0, "loss": "squared", "bias": False}
+    rows = [
+        {**_row("h1", "relu", "A", 0.0, 1.0), **case, "dataset_options": "{}"},
+        {**_row("h1", "relu", "B", 0.0, INF), **case, "dataset_options": "{}", "problem_hash": None, "outputs": None},
+        {**_row("h2", "relu", "A", 0.0, 2.0), **case, "dataset_options": '{"multiclass": true}', "outputs": 3},
+        {**case, "dataset_options": '{"multiclass": true}', "solver": "B", "formulation": "relu",
+         "status": "time_limit", "time_limit": 60.0, "problem_hash": None},  # killed: nothing measured
+    ]  # fmt: skip
+    df = pf.with_problem_keys(pd.DataFrame(rows))
+    assert df["problem"].nunique() == 2
+    assert df["problem_class"].tolist() == ["relu, squared, 1 output"] * 2 + ["relu, squared, c outputs"] * 2
+    for cls, g in df.groupby("problem_class"):
+        s = pf.class_summary(g, pf.time_to_accuracy(g), "x").set_index("backend")
+        assert s.loc["B", "solved (x)"] == 0.0 and s.loc["A", "solved (x)"] == 1.0, cls
+
+
+def test_a_convergence_panel_draws_one_line_per_backend() -> None:
+    from relubench.present.report import curve_rows
+
+    g = pd.DataFrame({"solver": ["b", "a", "a", "b", "a"], "tol": [1e-2, 1e-2, 1e-6, 1e-6, 1e-4]})
+    rows = curve_rows(g)
+    assert rows["solver"].tolist() == ["a", "b"] and rows["tol"].tolist() == [1e-6, 1e-6]

@@ -76,15 +76,39 @@ def test_scnn_al_on_the_relu_program_with_the_same_patterns() -> None:
     assert ref.objective == pytest.approx(problem.n * _scnn_objective(doubled, np.c_[V, -W]), rel=1e-12)
 
 
+@pytest.mark.parametrize("outputs", [1, 3])
+def test_relu_weights_come_back_in_relubenchs_layout_and_scaling(outputs: int) -> None:
+    """The adapter's reading of scnn's relu weights (2, c, P, d) -> V, W (d, c P), and lam = beta / (n c): scnn's
+    objective of its weights (its gated model on the masks (D | D) with weights (V | -W), output by output) times
+    n c is relubench's relu objective of the weights read back, to 1e-12."""
+    problem = _problem(outputs) if outputs == 1 else _problem(1)
+    if outputs > 1:
+        ds = load_dataset("iris", multiclass=True)
+        problem = Problem.create(ds.X_train, ds.y_train, 0.5, patterns=6, seed=0)
+    c, P, d = problem.outputs, problem.P, problem.d
+    raw = np.random.default_rng(2).standard_normal((2, c, P, d))
+    weights = scnn_peer.ScnnAL()._weights(problem, raw)
+    assert weights["V"].shape == weights["W"].shape == (d, c * P)
+    for k in range(c):  # column k P + i holds output k, pattern i
+        np.testing.assert_array_equal(weights["V"][:, k * P : (k + 1) * P], raw[0, k].T)
+    doubled = Problem.create(problem.X, problem.y, problem.beta, patterns=np.c_[problem.masks, problem.masks])
+    both = np.concatenate([raw[0], -raw[1]], axis=1)  # (c, 2P, d)
+    theirs = _scnn_objective(doubled, both.transpose(2, 0, 1).reshape(d, -1))
+    ours = get_formulation("relu").objective(problem, weights)
+    assert ours == pytest.approx(problem.n * c * theirs, rel=1e-12)
+
+
 def test_time_limit_stops_scnn_and_global_state_is_restored() -> None:
     problem = _problem(n=200, P=30)
     np.random.seed(123)
     before = np.random.get_state()[1].copy()
-    root = logging.getLogger().level
+    root, handlers = logging.getLogger().level, list(logging.getLogger().handlers)
+    scnn_level = logging.getLogger("scnn").level
     res = get_solver("scnn-al").solve(problem, "relu", tol=1e-9, time_limit=0.5)
     assert res.status == "time_limit" and res.solve_s <= 0.5 + 0.5, res.message
     np.testing.assert_array_equal(np.random.get_state()[1], before)  # scnn reseeds numpy: restored
-    assert logging.getLogger().level == root
+    assert logging.getLogger().level == root and logging.getLogger().handlers == handlers
+    assert logging.getLogger("scnn").level == scnn_level
 
 
 def test_other_versions_are_unavailable_with_the_reason(monkeypatch) -> None:  # noqa: ANN001
@@ -111,3 +135,37 @@ def test_scnn_runs_in_a_sweep_case_under_its_memory_cap(tmp_path) -> None:  # no
     assert set(df.index) == {"scnn-fista", "scnn-al"}
     assert (df["status"] != "unavailable").all() and (df["status"] != "memory").all(), df["message"].tolist()
     assert df.loc["scnn-fista", "status"] == "optimal" and abs(df.loc["scnn-fista", "relative_gap"]) <= 1e-4
+
+
+def test_scnns_own_relu_program_has_relubenchs_optimum_on_the_same_patterns() -> None:
+    """scnn's relu program as scnn itself states it (its public ConvexReLU model on our gates, solved by its cvxpy
+    route with ECOS, an interior point it supports): the weights it returns, placed on our masks, have relubench's
+    optimum to 1e-6. scnn draws patterns as 1[X g > 0], de-duplicates and sorts them: on these gates (no X g
+    exactly 0) they are our masks."""
+    from scnn.metrics import Metrics
+    from scnn.models import ConvexReLU
+    from scnn.optimize import optimize_model
+    from scnn.regularizers import NeuronGL1
+    from scnn.solvers import CVXPYSolver
+
+    problem = _problem()
+    assert problem.gates is not None and (problem.X @ problem.gates != 0).all()
+    ref = get_solver("clarabel").solve(problem, "relu", tol=1e-10)
+    model = ConvexReLU(problem.gates)
+    state = np.random.get_state()
+    ecos = CVXPYSolver(model, "ecos", solver_kwargs={"abstol": 1e-9, "reltol": 1e-9, "feastol": 1e-9})
+    model, _ = optimize_model(
+        model, ecos, Metrics(), problem.X, problem.y,
+        regularizer=NeuronGL1(problem.beta / problem.n), return_convex=True, unitize_data=False, dtype="float64",
+    )  # fmt: skip
+    np.random.set_state(state)
+    theirs = problem.X @ model.G > 0  # scnn's patterns, in its order
+    column = {m.tobytes(): i for i, m in enumerate(problem.masks.T)}
+    assert sorted(column) == sorted(m.tobytes() for m in theirs.T)  # the same set of patterns
+    order = [column[m.tobytes()] for m in theirs.T]
+    V, W = (np.zeros((problem.d, problem.P)) for _ in range(2))
+    V[:, order], W[:, order] = np.asarray(model.parameters[0])[0].T, np.asarray(model.parameters[1])[0].T
+    weights = {"V": V, "W": W}
+    relu = get_formulation("relu")
+    assert relu.violation(problem, weights) <= 1e-6 * np.abs(problem.y).max()
+    assert relu.objective(problem, weights) == pytest.approx(ref.objective, rel=1e-6)

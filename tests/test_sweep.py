@@ -112,6 +112,16 @@ def test_sweep_on_a_dask_local_cluster(tmp_path):
 
 
 @pytest.mark.slow
+def test_sweep_on_a_local_cluster_by_name_resumes(tmp_path):
+    pytest.importorskip("distributed")
+    cfg = load_config(write_config(tmp_path / "c.toml", '["admm", "fista"]'))
+    counts = run_sweep(cfg, tmp_path / "r.parquet", jobs=2, scheduler="local", progress=False)
+    assert counts["optimal"] == 3 and len(pd.read_parquet(tmp_path / "r.parquet")) == 3
+    again = run_sweep(cfg, tmp_path / "r.parquet", jobs=2, scheduler="local", progress=False)
+    assert again == {"skipped": 3}  # finished rows are not run again
+
+
+@pytest.mark.slow
 def test_report_tables_profiles_curves_and_escaping(tmp_path):
     from relubench.present.report import write_report
 
@@ -126,8 +136,11 @@ def test_report_tables_profiles_curves_and_escaping(tmp_path):
     page = write_report(out, tmp_path / "rep")
     text = page.read_text()
     assert "<script>alert(1)</script>" not in text and "&lt;script&gt;" in text
-    assert text.count("data:image/png;base64,") >= 3  # two performance profiles and convergence curves
+    assert text.count("data:image/png;base64,") >= 3  # profiles per problem class and convergence curves
     assert "Preset low" in text and "Preset high" in text and "success rate" in text
+    # the first screen says which backend wins where; the profiles follow, one section per problem class
+    assert text.index("Which backend wins where") < text.index("Across data sets") < text.index("Preset low")
+    assert "<h3>gated, squared, 1 output" in text and "<h3>relu, squared, 1 output" in text
     assert "http://" not in text and "https://" not in text
 
 

@@ -77,7 +77,9 @@ def run_isolated(case: Case) -> dict[str, Any]:
             code = proc.returncode
             why = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
             tail = err.strip().splitlines()[-1:] if err else []
-            row = {"status": "crashed", "message": f"worker died ({why}) {' '.join(tail)}"[:2000]}
+            # an allocation refused under the memory cap aborts a Rust library (Clarabel) with SIGABRT
+            status = "memory" if "memory allocation of" in " ".join(tail) else "crashed"
+            row = {"status": status, "message": f"worker died ({why}) {' '.join(tail)}"[:2000]}
     else:
         kind, row = json.loads(line[len(ROW_MARK) :])
         if kind == "memory":
@@ -125,7 +127,7 @@ def run_sweep(
     Each case is claimed in the store before it runs (:meth:`ResultStore.claim`), so sweeps running at the same
     time on one table split the cases between them; ``skipped`` counts cases finished or run by another sweep.
     """
-    client = _connect(scheduler) if scheduler else None  # before the store is touched: a refusal writes nothing
+    client = _connect(scheduler, jobs) if scheduler else None  # before the store is touched: a refusal writes nothing
     if announce:
         print(announce, file=sys.stderr, flush=True)
     try:
@@ -133,7 +135,10 @@ def run_sweep(
     finally:
         if client is not None:
             with _quiet_dask():  # closing after a lost scheduler logs its reconnection's traceback
+                cluster = client.cluster if scheduler == "local" else None
                 client.close()
+                if cluster is not None:
+                    cluster.close()
 
 
 def _run_cases(
@@ -214,14 +219,18 @@ def _quiet_dask() -> Iterator[None]:
             lg.setLevel(level)
 
 
-def _connect(scheduler: str) -> Any:
-    """A dask.distributed client of the scheduler, or InputError (one line: dask's own log lines are held back)."""
+def _connect(scheduler: str, jobs: int = 1) -> Any:
+    """A dask.distributed client of the scheduler, or InputError (one line: dask's own log lines are held back).
+    ``"local"``: a LocalCluster started here, ``jobs`` worker processes of one thread each (closed after the sweep)."""
     try:
-        from distributed import Client
+        from distributed import Client, LocalCluster
     except ImportError:
         raise InputError("--scheduler needs dask.distributed: pip install 'relubench[dask]'") from None
     try:
         with _quiet_dask():
+            if scheduler == "local":
+                cluster = LocalCluster(n_workers=max(jobs, 1), threads_per_worker=1, dashboard_address=None)
+                return Client(cluster)
             return Client(scheduler, timeout=10)
     except (OSError, ValueError, TypeError) as exc:
         raise InputError(f"cannot connect to dask scheduler {scheduler}: {exc}") from None

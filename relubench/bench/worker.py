@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Any
 
 from relubench.bench.cases import Case
@@ -20,6 +21,8 @@ from relubench.running.reference import reference_optimum
 from relubench.running.solver import get_solver
 
 ROW_MARK = "RELUBENCH-ROW "
+STARTED = time.perf_counter()  # the parent kills this process at time_limit + grace from about here
+REFERENCE_MARGIN_S = 5.0  # left after the reference for measuring and printing the row
 
 
 def build_problem(case: Case) -> tuple[Problem, Dataset]:
@@ -40,8 +43,9 @@ def build_problem(case: Case) -> tuple[Problem, Dataset]:
 
 def execute(case: Case) -> dict[str, Any]:
     """Run one case in this process and return its row (without isolation; see :func:`run_isolated`): the
-    reference optimum (over the case's patterns, or every pattern for ``reference_kind = "all"``), then the one
-    measurement of :func:`relubench.running.measure.measure`."""
+    reference optimum (over the case's patterns, or every pattern for ``reference_kind = "all"``; in the time left
+    before the parent's kill deadline, else the row has no reference and says why), then the one measurement of
+    :func:`relubench.running.measure.measure`."""
     problem, ds = build_problem(case)
     solver = get_solver(case.solver, **dict(case.options))
     res = solver.solve(problem, case.formulation, tol=case.tol, time_limit=case.time_limit)
@@ -60,7 +64,10 @@ def execute(case: Case) -> dict[str, Any]:
                 loss=problem.loss,
                 epsilon=problem.epsilon,
             )
-        reference = reference_optimum(ref_problem, case.formulation)
+        budget = case.time_limit + case.grace_s - (time.perf_counter() - STARTED) - REFERENCE_MARGIN_S
+        if budget <= 1.0:
+            raise ReluBenchError("no time left before the case's kill deadline")
+        reference = reference_optimum(ref_problem, case.formulation, time_limit=budget)
         ref, active = reference.value, reference.active_neurons
     except Exception as exc:  # a failed reference leaves the gap empty, it does not fail the case
         res.message += f"; no reference: {exc}"

@@ -19,6 +19,7 @@ from relubench.bench.sweep import run_sweep
 from relubench.cli.output import print_aligned, print_table, progress_printer, strict_json
 from relubench.datasets import Dataset, dataset_info, dataset_names, load_dataset
 from relubench.datasets.files import load_file, with_test_file
+from relubench.datasets.keel import keel_notes
 from relubench.datasets.network_files import load_network, save_network
 from relubench.errors import ReluBenchError
 from relubench.present.asv_offline import drop_unmeasured, make_offline, unmeasured
@@ -329,6 +330,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     cols = ["name", "task", "rows", "features", "classes", "source", "licence"]
     print_aligned([cols] + [[_cell(r[c]) for c in cols] for r in rows])
     print("\nrows, features: '-' where --n/--d choose them; classes: '-' for regression (one output per target).")
+    for note in keel_notes():
+        print(f"note: {note}")
     return 0
 
 

@@ -112,7 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sw.add_argument("-o", "--output", help="results table (.parquet); default results/NAME.parquet")
     sw.add_argument("-j", "--jobs", type=_positive_int, default=1, help="cases run at once on this machine (default 1)")
-    sw.add_argument("--scheduler", help="dask.distributed scheduler address, e.g. tcp://HOST:8786")
+    sw.add_argument(
+        "--scheduler",
+        help="dask.distributed scheduler address, e.g. tcp://HOST:8786, or 'local' (a LocalCluster of -j workers)",
+    )
     sw.add_argument("--rerun-failed", action="store_true", help="retry cases whose status is a failure")
     sw.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     rp = sub.add_parser("report", help="write a static HTML comparison report from a results table")

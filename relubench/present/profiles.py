@@ -1,7 +1,8 @@
 """Comparisons across data sets: per problem class, Dolan-More performance profiles, shifted geometric means of
 time, success rates, and which backend wins.
 
-A *problem* is one instance (content hash: data, split, beta, patterns) with one formulation and seed; its
+A *problem* is one instance (a sweep row's case columns: data set, rows, patterns, beta, seed, loss, options; the
+content hash elsewhere) with one formulation; its
 *class* is formulation x loss x outputs (``relu, squared, 1 output``; several outputs, one per class of a
 multi-class set, are one class: ``c outputs``): a backend is compared only on the classes it
 solves, so a gated-only backend is never charged failures on relu problems. The non-convex baselines (sgd, adam)
@@ -22,7 +23,8 @@ A backend with several rows on one problem (tolerance presets) is charged its fa
 = fraction of the class's problems a backend solved within tau times the fastest backend's time on that problem
 (a problem it did not solve or was not run on counts as unsolved). Shifted geometric mean (the qpbenchmark
 convention): exp(mean(log(t + s))) - s with shift s = 10 s, a failure charged the case's time limit, reported as
-seconds and as a ratio to the best backend of the class (1.00 = best).
+seconds and as a ratio to the best backend's mean (1.00 = best). With times far below the shift the means lie
+close together: read the ratios with the profiles beside them.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from relubench.problem.formulations import get_formulation
 from relubench.problem.spec import FORMULATION_NAMES
 
 SHIFT_S = 10.0
+# the case columns that decide a problem instance (a sweep row has them even when its process was killed)
+CASE_PROBLEM = ("dataset", "n", "P", "beta", "d", "seed", "loss", "bias", "epsilon", "dataset_options")
 PROFILE_TOL = 1e-4
 HELDOUT_POINTS = 0.01
 
@@ -51,10 +55,15 @@ def with_problem_keys(df: pd.DataFrame) -> pd.DataFrame:
     against the relu optimum of the same instance, so it joins that problem and class."""
     form = df["formulation"].map(lambda f: get_formulation(f).reference if f in FORMULATION_NAMES else f)
     loss = df["loss"].fillna("squared") if "loss" in df else pd.Series("squared", index=df.index)
-    outputs = _num(df, "outputs").fillna(1)
+    if all(c in df for c in CASE_PROBLEM[:4]):  # sweep rows: the case decides the instance, killed rows included
+        instance = df[[c for c in CASE_PROBLEM if c in df]].map(str).agg("|".join, axis=1)
+    else:
+        instance = df["problem_hash"].astype(str)
+    several = df["dataset_options"].astype(str).str.contains('"multiclass": true') if "dataset_options" in df else False
+    outputs = _num(df, "outputs").fillna(pd.Series(np.where(several, 2, 1), index=df.index))
     unit = pd.Series(np.where(outputs > 1, "c outputs", "1 output"), index=df.index)
     return df.assign(
-        problem=df["problem_hash"].astype(str) + ":" + form + ":" + df["seed"].astype(str),
+        problem=instance + ":" + form + ":" + df["seed"].astype(str),
         problem_class=form + ", " + loss + ", " + unit,
     )
 
@@ -122,7 +131,7 @@ def class_summary(df: pd.DataFrame, times: pd.Series, label: str) -> pd.DataFram
         )
     out = pd.DataFrame(rows)
     sgm = out[f"shifted geomean s (shift {SHIFT_S:g})"]
-    out["vs best"] = (sgm + SHIFT_S) / (sgm.min() + SHIFT_S) if len(out) else []
+    out["vs best"] = sgm / max(sgm.min(), 1e-12) if len(out) else []
     return out.sort_values(["vs best", "backend"]).reset_index(drop=True)
 
 

@@ -34,6 +34,7 @@ from relubench.bench.store import ResultStore
 from relubench.errors import InputError
 from relubench.present.html import caption, png, subplots, table_html
 from relubench.present.profiles import (
+    CASE_PROBLEM,
     HELDOUT_POINTS,
     PROFILE_TOL,
     SHIFT_S,
@@ -115,7 +116,7 @@ def across_sets_section(df: pd.DataFrame, tol: float = PROFILE_TOL, points: floa
             f"time (setup + solve) to relative gap and violation <= {tol:g} (the 'reached' rule; certified gap where "
             f"no reference optimum exists). Right: time to a held-out accuracy within {points * 100:g} point(s) of "
             f"the best any solve reached on the problem. Shifted geometric mean: shift {SHIFT_S:g} s, failures "
-            "charged the time limit; 'vs best' = (mean + shift) / (best mean + shift)."
+            "charged the time limit; 'vs best' = mean / best mean."
         ),
     ]
     for cls, g in df.groupby("problem_class", sort=True):
@@ -156,13 +157,19 @@ def _gap_axes(ax: Any, first: pd.Series, ylabel: str) -> None:
     ax.legend(fontsize=7)
 
 
+def curve_rows(g: pd.DataFrame) -> pd.DataFrame:
+    """The rows a convergence panel draws: one per backend, its run at the tightest tolerance (one legend entry
+    per backend)."""
+    return g.sort_values(["solver", "tol"]).drop_duplicates("solver")
+
+
 def convergence_curves(df: pd.DataFrame, max_panels: int = 6) -> list[str]:
     figs = []
     keyed = df.assign(key=df["problem_hash"].astype(str) + ":" + df["formulation"])
     for key, g in list(keyed.groupby("key", sort=True))[:max_panels]:
         fig, ax = subplots(figsize=(5.5, 3.6))
         drawn = 0
-        for _, row in g.sort_values(["solver", "tol"]).drop_duplicates("solver").iterrows():  # tightest run
+        for _, row in curve_rows(g).iterrows():
             ref = row.get("reference")
             tr = read_trace(row.get("trace"))
             if ref is None or (isinstance(ref, float) and math.isnan(ref)) or tr is None:
@@ -322,7 +329,9 @@ def write_report(results: str | Path, out_dir: str | Path) -> Path:
     elif not df.empty:
         failures = df[~success_mask(df)]
         keyed = df[df["problem_hash"].notna()] if "problem_hash" in df else df.iloc[:0]
-        if not keyed.empty:
+        # across problems: every row, killed and crashed ones too (they count as failures of their problem)
+        compared = df if all(c in df for c in CASE_PROBLEM[:4]) else keyed
+        if not compared.empty:
             parts.append("<h2 id='winners'>Which backend wins where</h2>")
             parts.append(
                 caption(
@@ -331,14 +340,13 @@ def write_report(results: str | Path, out_dir: str | Path) -> Path:
                     "point(s) of the best; profiles and per-set times below."
                 )
             )
-            parts.append(table_html(winners(keyed)))
+            parts.append(table_html(winners(compared)))
+            parts.extend(across_sets_section(compared))
         for preset in [p for p in PRESET_ORDER if p in set(df["preset"])]:
             sub = df[df["preset"] == preset]
             tol = float(sub["tol"].iloc[0])
             parts.append(f"<h2>Preset {html.escape(preset)} (tolerance {tol:g})</h2>")
             parts.append(table_html(summary_table(sub)))
-        if not keyed.empty:
-            parts.extend(across_sets_section(keyed))
         parts.append("<h2>Convergence curves</h2>")
         caption_text = "One line per backend: its run at the tightest tolerance preset."
         parts.append(caption(caption_text))

@@ -107,8 +107,11 @@ def cached_reference(problem: Problem, formulation: str = "relu") -> Reference |
     return ref
 
 
-def reference_optimum(problem: Problem, formulation: str = "relu", use_cache: bool = True) -> Reference:
-    """The cached (or freshly computed) reference optimum of ``problem`` in ``formulation``."""
+def reference_optimum(
+    problem: Problem, formulation: str = "relu", use_cache: bool = True, time_limit: float | None = None
+) -> Reference:
+    """The cached (or freshly computed) reference optimum of ``problem`` in ``formulation``; ``time_limit``: seconds
+    for each reference solver tried (a solve that runs out is no reference: ReluBenchError)."""
     form, key, path = _cache_path(problem, formulation)
     if use_cache:
         cached = cached_reference(problem, formulation)
@@ -123,7 +126,7 @@ def reference_optimum(problem: Problem, formulation: str = "relu", use_cache: bo
     last = None
     for cls in reference_solvers(problem.problem_class(form)):
         solver = get_solver(cls.name, **({"max_iter": 500} if "max_iter" in cls.capabilities.options else {}))
-        res = solver.solve(problem, form, tol=REFERENCE_TOL)
+        res = solver.solve(problem, form, tol=REFERENCE_TOL, time_limit=time_limit)
         if res.status == "unavailable":
             continue
         last = res
