@@ -18,14 +18,14 @@ gap from them like for every backend.
 
 **Stopping.** scnn's own tests: R-FISTA stops when the squared norm of the minimum-norm subgradient of its scaled
 objective is <= ``scnn_tol``; the AL when that and the sum of squared cone violations are (``constraint_tol`` =
-``scnn_tol``). relubench's tol has no exact counterpart: ``scnn_tol`` defaults to tol^2 / 100 (at tol^2, R-FISTA
-stopped 1.4e-4 above the optimum on crx, 200 rows, P = 10, at tol 1e-4; on 60 x 4, P = 8, R-FISTA at 1e-10 ends
-7.7e-8 above it, the AL 3.0e-5). Times to a tolerance come from the trace, so a tighter test costs scnn nothing
-there. Status ``optimal`` means scnn's test held (its row says so), never a certificate; the relu rows are
-downgraded to ``inaccurate`` by relubench when the returned point's violation exceeds tol max|y|. scnn has no time
-limit: relubench wraps its termination tests, which then stop it at the deadline (status ``time_limit``), and
-records the trace (objective and violation computed by relubench from scnn's current weights) every
-``check_every`` tests.
+``scnn_tol``). relubench's tol has no exact counterpart: ``scnn_tol`` defaults to max(tol^2 / 100, 1e-16) (at
+tol^2, R-FISTA stopped 1.4e-4 above the optimum on crx, 200 rows, P = 10, at tol 1e-4; on 60 x 4, P = 8, R-FISTA
+at 1e-10 ends 7.7e-8 above it, the AL 3.0e-5; below 1e-16 rounding keeps it from stopping). Times to a tolerance
+come from the trace, so a tighter test costs scnn nothing there. Status ``optimal`` means scnn's test held (its
+row says so), never a certificate; the relu rows are downgraded to ``inaccurate`` by relubench when the returned
+point's violation exceeds tol max|y|. scnn has no time limit: relubench wraps its termination tests, which then
+stop it at the deadline (status ``time_limit``), and records the trace (objective and violation computed by
+relubench from scnn's current weights) every ``check_every`` tests.
 
 **Side effects contained.** Each solve reseeds numpy's and torch's global generators (scnn's ``set_seeds``; torch's
 CUDA generators too where CUDA is initialized), configures the root logger and sets logging levels: relubench
@@ -166,7 +166,7 @@ class _ScnnBackend(Solver):
         D = problem.masks.astype(float)
         G = problem.gates if problem.gates is not None else np.zeros((problem.d, problem.P))
         lam = problem.beta / (problem.n * c)
-        scnn_tol = self.option("scnn_tol") or tol**2 / 100
+        scnn_tol = self.option("scnn_tol") or max(tol**2 / 100, 1e-16)  # below 1e-16: rounding
         saved = _GlobalState()
         try:
             set_device("cpu", "float64", self.option("seed"))
@@ -272,7 +272,7 @@ def _torch() -> Any:
 
 _OPTIONS = {
     "max_iter": Option(int, 100_000, low=1, doc="R-FISTA iterations; AL: total inner iterations and outer steps"),
-    "scnn_tol": Option(float, None, low=0, low_open=True, doc="scnn's tolerance (default tol^2 / 100)"),
+    "scnn_tol": Option(float, None, low=0, low_open=True, doc="scnn's tolerance (default max(tol^2 / 100, 1e-16))"),
     "check_every": Option(int, 10, low=1, doc="trace a point every this many termination tests"),
     "seed": Option(int, 778, low=0, doc="scnn's seed (its default)"),
 }

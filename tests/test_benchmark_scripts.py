@@ -75,3 +75,59 @@ def test_bench_relu_large_rows_in_their_own_processes(tmp_path):
     ipm = stored[0]
     assert ipm["status"] == "optimal" and ipm["certified_gap"] <= 1e-5 * abs(ipm["objective"])
     assert "| certified |" in proc.stdout.splitlines()[2]
+
+
+TINY_SUITE = """name = "tiny"
+solvers = ["fista", "clarabel", "sgd"]
+formulations = ["gated", "relu", "nonconvex"]
+time_limit = 20
+[[datasets]]
+name = "gaussian"
+sizes = [[50, 3, 6], [60, 3, 6]]
+beta = 0.5
+options = { labels = "sign" }
+[solver_options.sgd]
+epochs = 50
+"""
+
+
+@pytest.mark.slow
+def test_bench_suite_times_a_sweep_and_renders_its_rows(tmp_path):
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(TINY_SUITE)
+    out, results = tmp_path / "suite.jsonl", tmp_path / "r.parquet"
+    cmd = [sys.executable, str(ROOT / "scripts" / "bench_suite.py"), str(cfg), "--rows", str(out)]
+    proc = subprocess.run([*cmd, "--results", str(results)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench_suite
+    from benchrows import read_rows
+
+    stored = read_rows(out)
+    assert len(stored) == 2 * 4 and all("trace" not in r for r in stored) and results.is_file()
+    text = bench_suite.render(stored)
+    assert text == proc.stdout
+    assert "| gated, squared, 1 output | 2 |" in text and "**relu, squared, 1 output** (2 problems)" in text
+    assert "| sgd |" in text  # the non-convex baseline is a line of the relu class
+    again = subprocess.run([*cmd, "--results", str(results)], capture_output=True, text=True, timeout=60)
+    assert again.returncode != 0 and "exists" in again.stderr  # a suite is timed from an empty table
+
+
+@pytest.mark.slow
+def test_time_preset_estimates_from_a_seeded_sample(tmp_path):
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(TINY_SUITE)
+    out = tmp_path / "t.jsonl"
+    cmd = [sys.executable, str(ROOT / "scripts" / "time_preset.py"), str(cfg), "--fraction", "0.5", "--rows", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import time_preset
+    from benchrows import read_rows
+
+    stored = read_rows(out)
+    est = stored[0]
+    assert est["kind"] == "estimate" and est["cases"] == 8 and est["sampled"] == 4 and len(stored) == 1 + 4
+    assert time_preset.render(stored) == proc.stdout and "not measured in full" in proc.stdout
+    hours = est["sample_wall_s"] * 8 / 4 / 3600
+    assert f"estimated {hours:.1f} h" in proc.stdout

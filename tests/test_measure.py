@@ -30,6 +30,20 @@ def test_solve_json_and_a_sweep_row_carry_the_same_keys(capsys):
     assert cli_row["P_actual"] == row["P_actual"] and cli_row["problem_hash"] != ""
 
 
+def test_a_reference_gets_only_the_time_left_before_the_kill_deadline(monkeypatch, tmp_path):
+    """The parent kills a case at time limit + grace: a reference that would not fit is no reference (the row
+    says why), never a killed case without a row."""
+    import time
+
+    monkeypatch.setenv("RELUBENCH_CACHE", str(tmp_path))  # nothing cached
+    case = Case("gaussian", 50, 3, 8, 0, 0.1, "fista", "gated", "mid", 1e-4, 20, 2000, grace_s=1)
+    row = execute(case, started=time.perf_counter() - 30)  # the deadline has passed
+    assert row["reference"] is None and "no reference: no time left" in row["message"]
+    assert row["relative_certified_gap"] is not None  # the backend's own certificate still stands
+    fresh = execute(case)
+    assert fresh["reference"] is not None
+
+
 def test_path_points_are_rows_of_the_schema(capsys):
     code = main(["path", "--dataset", "gaussian", "--n", "40", "--d", "3", "--patterns", "6", "--betas", "1,0.1",
                  "--solver", "fista", "--formulation", "gated", "--json"])  # fmt: skip

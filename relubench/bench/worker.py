@@ -17,7 +17,7 @@ from relubench.datasets import Dataset, load_dataset
 from relubench.errors import ReluBenchError
 from relubench.problem.instance import Problem
 from relubench.running.measure import measure
-from relubench.running.reference import reference_optimum
+from relubench.running.reference import cached_reference, reference_optimum
 from relubench.running.solver import get_solver
 
 ROW_MARK = "RELUBENCH-ROW "
@@ -41,11 +41,13 @@ def build_problem(case: Case) -> tuple[Problem, Dataset]:
     return problem, ds
 
 
-def execute(case: Case) -> dict[str, Any]:
+def execute(case: Case, started: float | None = None) -> dict[str, Any]:
     """Run one case in this process and return its row (without isolation; see :func:`run_isolated`): the
     reference optimum (over the case's patterns, or every pattern for ``reference_kind = "all"``; in the time left
     before the parent's kill deadline, else the row has no reference and says why), then the one measurement of
-    :func:`relubench.running.measure.measure`."""
+    :func:`relubench.running.measure.measure`. ``started``: the perf_counter time the kill deadline counts from
+    (a worker process: its start; default: now)."""
+    started = time.perf_counter() if started is None else started
     problem, ds = build_problem(case)
     solver = get_solver(case.solver, **dict(case.options))
     res = solver.solve(problem, case.formulation, tol=case.tol, time_limit=case.time_limit)
@@ -64,10 +66,11 @@ def execute(case: Case) -> dict[str, Any]:
                 loss=problem.loss,
                 epsilon=problem.epsilon,
             )
-        budget = case.time_limit + case.grace_s - (time.perf_counter() - STARTED) - REFERENCE_MARGIN_S
-        if budget <= 1.0:
+        budget = case.time_limit + case.grace_s - (time.perf_counter() - started) - REFERENCE_MARGIN_S
+        reference = cached_reference(ref_problem, case.formulation)
+        if reference is None and budget <= 1.0:
             raise ReluBenchError("no time left before the case's kill deadline")
-        reference = reference_optimum(ref_problem, case.formulation, time_limit=budget)
+        reference = reference or reference_optimum(ref_problem, case.formulation, time_limit=budget)
         ref, active = reference.value, reference.active_neurons
     except Exception as exc:  # a failed reference leaves the gap empty, it does not fail the case
         res.message += f"; no reference: {exc}"
@@ -91,7 +94,7 @@ def worker_main() -> int:
     except (ImportError, ValueError, OSError):
         pass
     try:
-        kind, row = "ok", execute(case)
+        kind, row = "ok", execute(case, STARTED)
     except MemoryError:
         kind, row = "memory", {"message": "MemoryError (memory cap reached)"}
     except BaseException as exc:  # any failure of a case is a result, reported in its row
