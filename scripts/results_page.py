@@ -34,6 +34,7 @@ SECTIONS = {
     "relu_large": "Relu at real sizes: certified accuracy on the KEEL sets, ipm against Clarabel",
     "relu_1e6": "Relu to 1e-6 at (1000, 20, 200): ipm against Clarabel, certified",
     "keel_quick": "The KEEL suite (quick preset): every backend, the peer library scnn and SGD/Adam on 43 data sets",
+    "keel_full": "The KEEL suite (full preset): its time, estimated from a measured sample",
 }
 HEADER = """# Measured results
 

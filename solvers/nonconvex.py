@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from relubench.errors import InputError, NumericalError
+from relubench.errors import InputError, NumericalError, ReluBenchError
 from relubench.problem.arrays import Array, namespace
 from relubench.problem.instance import ArrayView, Problem
 from relubench.problem.losses import Loss, get_loss
@@ -78,7 +78,9 @@ class _NetworkBaseline(Solver):
         losses=("squared", "hinge", "logistic"),
         devices=("cpu", "cuda"),
         options={
-            "width": Option(int, None, low=1, doc="hidden units; default: the active neurons of the relu optimum"),
+            "width": Option(
+                int, None, low=1, doc="hidden units; default: the active neurons of the relu optimum (2 P without one)"
+            ),
             "batch_size": Option(int, None, low=1, doc="rows per step; default n (full batch)"),
             "epochs": Option(int, 2000, low=1),
             "lr": Option(float, None, low=0, low_open=True, doc="step; default: sgd Armijo steps, adam 1e-2"),
@@ -88,16 +90,21 @@ class _NetworkBaseline(Solver):
         },
     )
 
-    def width(self, problem: Problem) -> int:
+    def width(self, problem: Problem) -> tuple[int, str]:
+        """(hidden units, a note for the message): the option, else the active neurons of the relu optimum, else
+        (no reference optimum: its solve failed) 2 P, the most neurons the convex program can have."""
         if self.option("width") is not None:
-            return self.option("width")
-        return max(1, int(reference_optimum(problem, "nonconvex").active_neurons))
+            return self.option("width"), ""
+        try:
+            return max(1, int(reference_optimum(problem, "nonconvex").active_neurons)), ""
+        except ReluBenchError as exc:
+            return 2 * problem.P, f" (width 2P: no relu optimum to size it: {str(exc).splitlines()[0][:200]})"
 
     def _solve(
         self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None
     ) -> Generator[None, Callback | None, Result]:
         o = self.option
-        m = self.width(problem)
+        m, width_note = self.width(problem)
         where = self.placement()
         if self.adversarial and not (where.library == "numpy" and where.precision == "double"):
             raise InputError("adversarial_eps (PGD batches) runs on the numpy placement only")
@@ -149,7 +156,7 @@ class _NetworkBaseline(Solver):
             solve_s=tracer.elapsed(),
             weights={"U": where.to_numpy(U), "a": where.to_numpy(a)},
             trace=tracer.points,
-            message=f"width={m} batch={batch} epochs={epoch} grad_norm={gnorm:.3g}",
+            message=f"width={m} batch={batch} epochs={epoch} grad_norm={gnorm:.3g}{width_note}",
             device_peak_bytes=where.peak_memory_bytes(),
         )
 

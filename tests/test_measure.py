@@ -108,3 +108,33 @@ def test_traces_are_read_by_name():
     assert math.isnan(both["certified_gap"][0]) and both["certified_gap"][1] == 0.25
     for bad in (None, 3.0, "", "not json", "[]", "[[1, 2]]", '[["a", 1, 2]]'):
         assert read_trace(bad) is None, bad
+
+
+def test_a_reference_solve_that_dies_costs_the_row_its_reference_not_the_row(monkeypatch, tmp_path):
+    """A Rust library (Clarabel) aborts the process when the memory cap refuses an allocation: the reference is
+    solved in a child process, so only the reference is lost."""
+    import os
+    import signal
+
+    import relubench.bench.worker as worker
+
+    monkeypatch.setenv("RELUBENCH_CACHE", str(tmp_path))
+    monkeypatch.setattr(worker, "reference_optimum", lambda *a, **k: os.kill(os.getpid(), signal.SIGABRT))
+    case = Case("gaussian", 50, 3, 8, 0, 0.1, "fista", "gated", "mid", 1e-4, 20, 2000)
+    row = execute(case)
+    assert row["status"] == "optimal" and row["reference"] is None
+    assert "no reference: the reference solve died (exit code -6; memory?)" in row["message"]
+
+
+def test_a_network_baseline_without_a_relu_optimum_to_size_it_says_so(monkeypatch):
+    import relubench.solvers.nonconvex as nonconvex
+    from relubench.errors import ReluBenchError
+
+    def fail(*args, **kwargs):
+        raise ReluBenchError("reference solve failed for x: CLARABEL failed")
+
+    monkeypatch.setattr(nonconvex, "reference_optimum", fail)
+    ds = load_dataset("gaussian", n=30, d=3, seed=1)
+    problem = Problem.create(ds.X_train, ds.y_train, 0.5, patterns=6, seed=1)
+    res = get_solver("adam", epochs=5).solve(problem, "nonconvex", tol=1e-4)
+    assert res.status == "max_iter" and f"width={2 * problem.P}" in res.message and "CLARABEL failed" in res.message

@@ -8,6 +8,7 @@ results store, no pandas), so a case's process starts fast.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import sys
 import time
 from typing import Any
@@ -17,7 +18,7 @@ from relubench.datasets import Dataset, load_dataset
 from relubench.errors import ReluBenchError
 from relubench.problem.instance import Problem
 from relubench.running.measure import measure
-from relubench.running.reference import cached_reference, reference_optimum
+from relubench.running.reference import Reference, cached_reference, reference_optimum
 from relubench.running.solver import get_solver
 
 ROW_MARK = "RELUBENCH-ROW "
@@ -70,11 +71,45 @@ def execute(case: Case, started: float | None = None) -> dict[str, Any]:
         reference = cached_reference(ref_problem, case.formulation)
         if reference is None and budget <= 1.0:
             raise ReluBenchError("no time left before the case's kill deadline")
-        reference = reference or reference_optimum(ref_problem, case.formulation, time_limit=budget)
+        reference = reference or reference_apart(ref_problem, case.formulation, budget)
         ref, active = reference.value, reference.active_neurons
     except Exception as exc:  # a failed reference leaves the gap empty, it does not fail the case
         res.message += f"; no reference: {exc}"
     return measure(problem, ds, res, ref, active)
+
+
+def reference_apart(problem: Problem, formulation: str, budget: float) -> Reference:
+    """The reference optimum computed in a child process (forked: it shares the problem) within ``budget``
+    seconds: a reference solve that aborts (a Rust library refused memory under the case's cap) or overruns costs
+    the row its reference, never the row. The child caches it (:mod:`relubench.running.reference`); its errors
+    come back as their one-line text."""
+    ctx = multiprocessing.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_reference_child, args=(problem, formulation, budget, send), daemon=True)
+    child.start()
+    send.close()
+    try:
+        outcome = recv.recv() if recv.poll(budget + 2.0) else None
+    except EOFError:  # the child died without a word
+        outcome = None
+    child.join(2.0 if outcome is not None else 5.0)
+    if child.is_alive():
+        child.kill()
+        child.join()
+    if outcome is None:
+        why = "ran out of time" if child.exitcode in (None, -9) else f"died (exit code {child.exitcode}; memory?)"
+        raise ReluBenchError(f"the reference solve {why}")
+    kind, value = outcome
+    if kind != "ok":
+        raise ReluBenchError(value)
+    return value
+
+
+def _reference_child(problem: Problem, formulation: str, budget: float, send: Any) -> None:
+    try:
+        send.send(("ok", reference_optimum(problem, formulation, time_limit=budget)))
+    except BaseException as exc:  # the text goes back to the case's row
+        send.send(("error", str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
 
 
 def worker_main() -> int:
