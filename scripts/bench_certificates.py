@@ -18,7 +18,7 @@ import math
 import sys
 from typing import Any
 
-from benchrows import fmt, instance, num, solve_row, write_rows, write_table
+from benchrows import finish, fmt, instance, num, solve_row, write_rows
 
 from relubench.running.reference import reference_optimum
 from relubench.running.solver import get_solver
@@ -29,8 +29,6 @@ HEAD = [
     "| instance | backend | tol | status | true gap | certified gap | certified / true | viol/max\\|y\\| | s |",
     "|---|---|---|---|---|---|---|---|---|",
 ]
-
-
 
 
 def render(rows: list[dict[str, Any]]) -> str:
@@ -74,11 +72,7 @@ def main() -> int:
                 print(render(rows[-1:]).splitlines()[2], file=sys.stderr, flush=True)
                 if args.rows:
                     write_rows(args.rows, rows)
-    text = render(rows)
-    print(text, end="")
-    if args.table:
-        write_table(args.table, text)
-    return 0
+    return finish(rows, render, args.rows, args.table)
 
 
 if __name__ == "__main__":

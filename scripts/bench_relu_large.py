@@ -21,7 +21,7 @@ import resource
 import sys
 from typing import Any
 
-from benchrows import fmt, instance, num, solve_row, write_rows, write_table
+from benchrows import finish, fmt, instance, num, solve_row, write_rows
 
 HEAD = [
     "| instance | solver | tol | status | setup + solve s | certified gap | viol/max\\|y\\| | peak GiB | note |",
@@ -88,11 +88,7 @@ def main() -> int:
             print(render(rows[-1:]).splitlines()[2], file=sys.stderr, flush=True)
             if args.rows:
                 write_rows(args.rows, rows)
-    text = render(rows)
-    print(text, end="")
-    if args.table:
-        write_table(args.table, text)
-    return 0
+    return finish(rows, render, args.rows, args.table)
 
 
 if __name__ == "__main__":

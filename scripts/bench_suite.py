@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from benchrows import write_rows, write_table
+from benchrows import finish
 
 from relubench.bench.config import load_config
 from relubench.bench.sweep import run_sweep
@@ -108,13 +108,7 @@ def main() -> int:
         {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
         for r in df.to_dict("records")
     ]
-    if args.rows:
-        write_rows(args.rows, rows)
-    text = render(rows)
-    print(text, end="")
-    if args.table:
-        write_table(args.table, text)
-    return 0
+    return finish(rows, render, args.rows, args.table)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,23 @@ def write_table(path: str | Path, text: str) -> None:
     """The rendered table (markdown), written whole."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     write_whole(path, lambda fh: fh.write(text), binary=False)
+
+
+def finish(
+    rows: list[dict[str, Any]],
+    render: Callable[[list[dict[str, Any]]], str],
+    rows_path: str | None,
+    table_path: str | None,
+) -> int:
+    """A script's last step: the rows to ``rows_path`` (if given), their rendered table to stdout and to
+    ``table_path`` (if given); returns the exit code 0."""
+    if rows_path:
+        write_rows(rows_path, rows)
+    text = render(rows)
+    print(text, end="")
+    if table_path:
+        write_table(table_path, text)
+    return 0
 
 
 def read_rows(path: str | Path) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from benchrows import write_rows, write_table
+from benchrows import finish
 
 from relubench.bench.config import load_config
 from relubench.bench.sweep import run_sweep
@@ -84,13 +84,7 @@ def main() -> int:
         }  # fmt: skip
     ]
     rows += [{"kind": "case", **{c: r.get(c) for c in keep}} for r in df.to_dict("records")]
-    if args.rows:
-        write_rows(args.rows, rows)
-    text = render(rows)
-    print(text, end="")
-    if args.table:
-        write_table(args.table, text)
-    return 0
+    return finish(rows, render, args.rows, args.table)
 
 
 if __name__ == "__main__":
