@@ -121,7 +121,6 @@ class _ScnnBackend(Solver):
     """The shared adapter: build scnn's model on relubench's masks, run its procedure, read the weights back."""
 
     family = "first-order"
-    formulation = ""  # set by each backend
 
     @classmethod
     def available(cls) -> tuple[bool, str]:
@@ -134,14 +133,14 @@ class _ScnnBackend(Solver):
         except importlib.metadata.PackageNotFoundError:
             return "pyscnn (not installed)"
 
-    def _weights(self, problem: Problem, w: np.ndarray) -> dict[str, np.ndarray]:
+    def _weights(self, problem: Problem, w: np.ndarray, formulation: str) -> dict[str, np.ndarray]:
         """scnn's (c, P, d) (gated) or (2, c, P, d) (relu: V, W) weights in relubench's (d, c P) layout."""
         w = np.asarray(w, dtype=float)
 
         def layout(z: np.ndarray) -> np.ndarray:  # column k P + i: output k, pattern i
             return np.ascontiguousarray(z.transpose(2, 0, 1).reshape(problem.d, -1))
 
-        return {"U": layout(w)} if self.formulation == "gated" else {"V": layout(w[0]), "W": layout(w[1])}
+        return {"U": layout(w)} if formulation == "gated" else {"V": layout(w[0]), "W": layout(w[1])}
 
     def _solve(
         self, problem: Problem, formulation: str, tol: float, time_limit: float | None, callback: Callback | None
@@ -174,7 +173,7 @@ class _ScnnBackend(Solver):
             logging.getLogger("scnn").setLevel(logging.ERROR)  # its "max iterations reached" warnings: our status
             reg = NeuronGL1(lam)
             internal = build_internal_regularizer(reg)
-            if self.formulation == "gated":
+            if formulation == "gated":
                 model = ConvexMLP(problem.d, D, G, "einsum", regularizer=internal, c=c)
                 spec = RFISTA(ConvexGatedReLU(G, c=c), max_iters=self.option("max_iter"), tol=scnn_tol)
             else:
@@ -194,12 +193,12 @@ class _ScnnBackend(Solver):
         tracer = Tracer(callback)
 
         def record(m: Any) -> None:
-            w = self._weights(problem, m.weights)
+            w = self._weights(problem, m.weights, formulation)
             tracer.record(form.objective(problem, w), form.violation(problem, w))
 
         deadline = None if time_limit is None else time.perf_counter() + time_limit
         every = self.option("check_every")
-        if self.formulation == "gated":
+        if formulation == "gated":
             proc.term_criterion = watch = _Deadline(proc.term_criterion, deadline, record, every)
             inner = watch
         else:  # scnn runs the outer test after every inner step: it records; both stop at the deadline
@@ -211,7 +210,7 @@ class _ScnnBackend(Solver):
             exit_status, model, _ = proc(logger, model, lambda m: m, (X, Y), (X, Y), build_metrics_tuple(metrics))
         finally:
             saved.restore()
-        weights = self._weights(problem, model.weights)
+        weights = self._weights(problem, model.weights, formulation)
         iterations = int(exit_status.get("iterations", exit_status.get("total_inner_iterations", 0)))
         finite = all(np.isfinite(w).all() for w in weights.values())
         if finite:
@@ -283,7 +282,6 @@ class ScnnFista(_ScnnBackend):
     """scnn's R-FISTA on the gated program, on relubench's patterns (the peer library; optional extra)."""
 
     name = "scnn-fista"
-    formulation = "gated"
     description = "peer library scnn: R-FISTA on the gated program (pyscnn, optional extra)"
     capabilities = Capabilities(formulations=("gated",), max_outputs=None, max_size=10**7, benchmark=False,
                                 options=_OPTIONS)  # fmt: skip
@@ -294,7 +292,6 @@ class ScnnAL(_ScnnBackend):
     """scnn's augmented Lagrangian on the relu program, on relubench's patterns (the peer library; optional)."""
 
     name = "scnn-al"
-    formulation = "relu"
     description = "peer library scnn: augmented Lagrangian on the relu program (pyscnn, optional extra)"
     capabilities = Capabilities(
         formulations=("relu",),

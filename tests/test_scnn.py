@@ -87,7 +87,7 @@ def test_relu_weights_come_back_in_relubenchs_layout_and_scaling(outputs: int) -
         problem = Problem.create(ds.X_train, ds.y_train, 0.5, patterns=6, seed=0)
     c, P, d = problem.outputs, problem.P, problem.d
     raw = np.random.default_rng(2).standard_normal((2, c, P, d))
-    weights = scnn_peer.ScnnAL()._weights(problem, raw)
+    weights = scnn_peer.ScnnAL()._weights(problem, raw, "relu")
     assert weights["V"].shape == weights["W"].shape == (d, c * P)
     for k in range(c):  # column k P + i holds output k, pattern i
         np.testing.assert_array_equal(weights["V"][:, k * P : (k + 1) * P], raw[0, k].T)

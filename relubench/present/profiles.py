@@ -48,6 +48,11 @@ def _num(df: pd.DataFrame, name: str) -> pd.Series:
     return pd.to_numeric(df[name], errors="coerce") if name in df else pd.Series(np.nan, index=df.index)
 
 
+def has_case_columns(df: pd.DataFrame) -> bool:
+    """Whether the rows carry the case columns that identify their instance (sweep rows do, killed ones too)."""
+    return all(c in df for c in CASE_PROBLEM[:4])
+
+
 def with_problem_keys(df: pd.DataFrame) -> pd.DataFrame:
     """The rows with ``problem`` (instance, formulation, seed) and ``problem_class`` (formulation, loss, outputs).
 
@@ -55,7 +60,7 @@ def with_problem_keys(df: pd.DataFrame) -> pd.DataFrame:
     against the relu optimum of the same instance, so it joins that problem and class."""
     form = df["formulation"].map(lambda f: get_formulation(f).reference if f in FORMULATION_NAMES else f)
     loss = df["loss"].fillna("squared") if "loss" in df else pd.Series("squared", index=df.index)
-    if all(c in df for c in CASE_PROBLEM[:4]):  # sweep rows: the case decides the instance, killed rows included
+    if has_case_columns(df):  # sweep rows: the case decides the instance, killed rows included
         instance = df[[c for c in CASE_PROBLEM if c in df]].map(str).agg("|".join, axis=1)
     else:
         instance = df["problem_hash"].astype(str)

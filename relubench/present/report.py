@@ -34,11 +34,11 @@ from relubench.bench.store import ResultStore
 from relubench.errors import InputError
 from relubench.present.html import caption, png, subplots, table_html
 from relubench.present.profiles import (
-    CASE_PROBLEM,
     HELDOUT_POINTS,
     PROFILE_TOL,
     SHIFT_S,
     class_summary,
+    has_case_columns,
     per_set_table,
     profile_curve,
     profile_ratios,
@@ -330,7 +330,7 @@ def write_report(results: str | Path, out_dir: str | Path) -> Path:
         failures = df[~success_mask(df)]
         keyed = df[df["problem_hash"].notna()] if "problem_hash" in df else df.iloc[:0]
         # across problems: every row, killed and crashed ones too (they count as failures of their problem)
-        compared = df if all(c in df for c in CASE_PROBLEM[:4]) else keyed
+        compared = df if has_case_columns(df) else keyed
         if not compared.empty:
             parts.append("<h2 id='winners'>Which backend wins where</h2>")
             parts.append(
