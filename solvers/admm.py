@@ -65,7 +65,7 @@ import array_api_compat
 import numpy as np
 
 from relubench.errors import NumericalError
-from relubench.problem.arrays import Array
+from relubench.problem.arrays import Array, outer_gram
 from relubench.problem.formulations import (
     dual_gap_gated,
     dual_gap_relu,
@@ -185,7 +185,7 @@ class _Woodbury:
         X, M = problem.X, problem.mask_float
         self._A1_inv = ops.symmetrize(xp.linalg.inv(A1))
         B = (X @ self._A1_inv) @ X.T  # X A1^{-1} X^T
-        B *= M @ M.T
+        B *= outer_gram(M)  # M M' (in row blocks: numpy's A @ A.T crashes past 2 GiB)
         B *= n_blocks
         self._B = B
         self._lam_max: float | None = None

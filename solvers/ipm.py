@@ -53,6 +53,7 @@ import numpy as np
 import scipy.linalg
 
 from relubench.errors import NumericalError
+from relubench.problem.arrays import outer_gram
 from relubench.problem.formulations import (
     dual_gap_gated,
     dual_gap_relu,
@@ -222,7 +223,7 @@ class _Newton:
             # columns of D_g X Rinv_g[1:, :]: (H_g^-1)_zz = Rinv_g[1:, :] Rinv_g[1:, :]'
             XT = X @ Rinv[:, 1:, :].transpose(1, 0, 2).reshape(d, c * (d + 1))
             XT *= np.repeat(M[:, np.arange(g0, g1) % Pn], d + 1, axis=1)
-            C += XT @ XT.T
+            C += outer_gram(XT)  # in row blocks past 1 GiB (numpy's A @ A.T crashes past 2 GiB)
         try:
             Cf = scipy.linalg.cho_factor(C, lower=True, overwrite_a=True, check_finite=False)
         except np.linalg.LinAlgError:

@@ -24,3 +24,26 @@ def namespace(*arrays: Array) -> ModuleType:
     every function used here, without the per-call cost of a wrapper), else ``array_api_compat``'s."""
     xp = array_api_compat.array_namespace(*arrays)
     return np if array_api_compat.is_numpy_namespace(xp) else xp
+
+
+SYRK_SAFE_BYTES = 1 << 30  # row blocks of A A' are formed this many bytes at a time (below numpy's 2 GiB crash)
+
+
+def outer_gram(A: Array) -> Array:
+    """A @ A.T (n x n), formed in row blocks of at most ``SYRK_SAFE_BYTES`` on numpy.
+
+    numpy computes ``A @ A.T`` through BLAS syrk, which with the OpenBLAS numpy 2.x ships crashes the process
+    (segmentation fault) once the n x n result passes 2 GiB (n > 16384 in double precision; numpy issue #19685):
+    relubench's admm and ipm meet it at n = 2 * 10^4. A block times A.T is a general product (gemm), which does
+    not. Other libraries (torch, CuPy) get the plain product."""
+    if namespace(A) is not np:
+        return A @ A.T
+    n = A.shape[0]
+    rows = max(1, SYRK_SAFE_BYTES // max(1, A.itemsize * n))
+    if rows >= n:
+        return A @ A.T
+    out = np.empty((n, n), dtype=A.dtype)
+    At = A.T
+    for i0 in range(0, n, rows):
+        np.matmul(A[i0 : i0 + rows], At, out=out[i0 : i0 + rows])
+    return out
