@@ -3,13 +3,16 @@
 
     python scripts/bench_relu_large.py --instances magic letter penbased --tol 1e-4 --rows large.jsonl
     python scripts/bench_relu_large.py --instances 1000,20,200 --tol 1e-6 --solvers ipm clarabel
+    python scripts/bench_relu_large.py --instances magic letter penbased 20000,50,500@1e-3 1000,20,200@1e-6
 
 Instances: a bundled data set by name (its seeded 0.8 training split, one-vs-rest +-1 labels, squared loss) or
-``n,d,P`` (gaussian data, seed 0); P = 200 sampled patterns unless ``--patterns``, beta = 1e-3 n. Each solve runs
+``n,d,P`` (gaussian data, seed 0); P = 200 sampled patterns unless ``--patterns``, beta = 1e-3 n; ``spec@tol``
+gives that instance its own tolerance (else ``--tol``). Each solve runs
 in a fresh process with the time limit given (setup included in the times shown: setup_s + solve_s); "certified"
 means the backend's own certificate (certified gap <= tol |objective| and violation <= tol max|y|), so no
 reference optimum is needed at these sizes; status, certified gap and violation come from the row (the one
-measurement schema), peak memory from the process's maximum resident set.
+measurement schema), peak memory from the process's maximum resident set. A backend that refuses the instance
+(relubench's error: too little memory for it, say) or whose process dies gets a row saying so.
 """
 
 from __future__ import annotations
@@ -29,12 +32,23 @@ HEAD = [
 ]
 
 
+def _failed(label: str, solver: str, tol: float, limit: float, status: str, message: str) -> dict[str, Any]:
+    """The row of a solve that did not run to a result."""
+    return {"instance": label, "solver": solver, "run_tol": tol, "status": status, "setup_s": None,
+            "solve_s": None, "certified_gap": None, "objective": None, "max_violation": None, "y_scale": 1.0,
+            "peak_rss_bytes": None, "time_limit": limit, "message": message}  # fmt: skip
+
+
 def _one(spec: str, P: int, solver: str, tol: float, limit: float) -> dict[str, Any]:
     """One solve in this (fresh) process: its row and its peak memory."""
+    from relubench.errors import ReluBenchError
     from relubench.running.solver import get_solver
 
     label, problem, ds = instance(spec, P)
-    res = get_solver(solver).solve(problem, "relu", tol=tol, time_limit=limit)
+    try:
+        res = get_solver(solver).solve(problem, "relu", tol=tol, time_limit=limit)
+    except ReluBenchError as exc:  # refused up front (too little memory for it, say): a row that says why
+        return _failed(label, solver, tol, limit, "memory" if "GiB" in str(exc) else "error", str(exc))
     row = solve_row(problem, ds, res, None, instance=label, run_tol=tol, time_limit=limit)
     row["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return row
@@ -52,6 +66,8 @@ def render(rows: list[dict[str, Any]]) -> str:
             note = "solved by its own stopping test (no certificate)"
         elif r["status"] == "time_limit":
             note = f"not solved within {r['time_limit']:g} s"
+        elif r["setup_s"] is None:
+            note = f"not run: {r['message']}"
         else:
             note = f"stopped uncertified ({r['status']})"
         lines.append(
@@ -74,17 +90,16 @@ def main() -> int:
     args = ap.parse_args()
     rows: list[dict[str, Any]] = []
     ctx = multiprocessing.get_context("spawn")
-    for spec in args.instances:
+    for item in args.instances:
+        spec, _, given = item.partition("@")
+        tol = float(given) if given else args.tol
         for solver in args.solvers:
             with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
-                job = pool.submit(_one, spec, args.patterns, solver, args.tol, args.time_limit)
+                job = pool.submit(_one, spec, args.patterns, solver, tol, args.time_limit)
                 try:
                     rows.append(job.result())
                 except concurrent.futures.process.BrokenProcessPool as exc:  # killed (out of memory, say)
-                    rows.append({"instance": spec, "solver": solver, "run_tol": args.tol, "status": "crashed",
-                                 "setup_s": None, "solve_s": None, "certified_gap": None, "objective": None,
-                                 "max_violation": None, "y_scale": 1.0, "peak_rss_bytes": None,
-                                 "time_limit": args.time_limit, "message": str(exc)})  # fmt: skip
+                    rows.append(_failed(spec, solver, tol, args.time_limit, "crashed", str(exc)))
             print(render(rows[-1:]).splitlines()[2], file=sys.stderr, flush=True)
             if args.rows:
                 write_rows(args.rows, rows)

@@ -9,8 +9,15 @@ import numpy as np
 from relubench.problem.conic import CONIC_LOSSES, build
 from relubench.problem.formulations import evaluate
 from relubench.problem.instance import Problem, y_scale
+from relubench.resources import require_memory
 from relubench.running.result import Callback, Result, Tracer
 from relubench.running.solver import Capabilities, Option, Solver, register
+
+# Clarabel's peak memory on the relu program per entry of its n x 2P d cone rows (conic data, KKT matrix and its
+# LDL factor), measured at P = 200: magic 15216 x 10 10.6 GiB, letter 16000 x 16 17.1 GiB, penbased 8794 x 16
+# 9.6 GiB (180-186 bytes each; docs/results.md, relu_large). Refused up front where this exceeds the memory
+# available: the process would otherwise be killed, or the machine swap, hours into the build.
+RELU_BYTES_PER_ENTRY = 180
 
 
 @register
@@ -53,6 +60,13 @@ class ClarabelNative(Solver):
     ) -> Generator[None, Callback | None, Result]:
         import clarabel
 
+        if formulation == "relu":
+            entries = problem.n * 2 * problem.groups * problem.d
+            require_memory(
+                RELU_BYTES_PER_ENTRY * entries,
+                f"clarabel on the relu program ({entries:.3g} entries in its n x 2P d cone rows; "
+                f"{RELU_BYTES_PER_ENTRY} bytes each, measured)",
+            )
         data = build(problem, formulation)
         cones = [clarabel.ZeroConeT(data.n_zero)] if data.n_zero else []
         if data.n_nonneg:

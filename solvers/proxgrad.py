@@ -158,7 +158,6 @@ def fista(
 CURVATURE = {"squared": 1.0, "logistic": 0.25}  # bound on the second derivative of the loss in the prediction
 
 
-
 def _in_double(
     where: Placement, exact: Problem | ArrayView, double: Callable[[Array], Array], Z: Array, XZ: Array
 ) -> tuple[Array, Array]:
@@ -166,6 +165,7 @@ def _in_double(
     (the float32 product cast up would certify a point the iterations never had)."""
     Zd = double(Z)
     return Zd, (double(XZ) if where.precision == "double" else exact.X @ Zd)
+
 
 def linear_loss(problem: Problem | ArrayView) -> LinearSmooth:
     """The loss of the prediction sum_i D_i X z_i as a :class:`LinearSmooth` (the gated problem)."""

@@ -60,7 +60,7 @@ def test_bench_certificates_rows_and_no_claim_without_a_certificate(tmp_path):
 @pytest.mark.slow
 def test_bench_relu_large_rows_in_their_own_processes(tmp_path):
     out = tmp_path / "large.jsonl"
-    cmd = [sys.executable, str(ROOT / "scripts" / "bench_relu_large.py"), "--instances", "80,3,10"]
+    cmd = [sys.executable, str(ROOT / "scripts" / "bench_relu_large.py"), "--instances", "80,3,10", "60,3,8@1e-3"]
     cmd += ["--solvers", "ipm", "clarabel", "--tol", "1e-5", "--time-limit", "60", "--rows", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -69,12 +69,34 @@ def test_bench_relu_large_rows_in_their_own_processes(tmp_path):
     from benchrows import read_rows
 
     stored = read_rows(out)
-    assert [r["solver"] for r in stored] == ["ipm", "clarabel"]
+    assert [r["solver"] for r in stored] == ["ipm", "clarabel", "ipm", "clarabel"]
+    assert [r["run_tol"] for r in stored] == [1e-5, 1e-5, 1e-3, 1e-3]  # spec@tol: that instance's own
     assert bench_relu_large.render(stored) == proc.stdout
     assert all(r["peak_rss_bytes"] > 10 * 2**20 for r in stored)  # each process's own peak
     ipm = stored[0]
     assert ipm["status"] == "optimal" and ipm["certified_gap"] <= 1e-5 * abs(ipm["objective"])
     assert "| certified |" in proc.stdout.splitlines()[2]
+
+
+def test_bench_relu_large_row_of_a_refused_solve(monkeypatch):
+    """Clarabel refuses a relu instance its measured bytes per cone entry say will not fit (here: made to); the
+    script's row says so, and its table names the reason."""
+    from relubench.errors import InputError
+    from relubench.running.solver import get_solver
+    from relubench.solvers import conic_native
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench_relu_large
+    from benchrows import instance
+
+    monkeypatch.setattr(conic_native, "RELU_BYTES_PER_ENTRY", 1e12)
+    _, problem, _ = instance("60,3,8")
+    with pytest.raises(InputError, match="GiB"):
+        get_solver("clarabel").solve(problem, "relu", tol=1e-4)
+    assert get_solver("clarabel").solve(problem, "gated", tol=1e-4).status == "optimal"  # relu's count only
+    row = bench_relu_large._one("60,3,8", 8, "clarabel", 1e-4, 30.0)
+    assert row["status"] == "memory" and "clarabel on the relu program" in row["message"]
+    assert "| not run: clarabel on the relu program" in bench_relu_large.render([row])
 
 
 TINY_SUITE = """name = "tiny"
