@@ -29,8 +29,9 @@ of the central path (smallest eigenvalue of the scaled products >= 1e-3 mu). Mem
 Where the variables are fewer than the rows (tabular data: n = 10^4..10^5, K (d+1) in the thousands; option
 ``newton``: auto, rows, variables; auto compares the flops of an iteration), the same systems are solved in the
 K (d+1) variables instead: E^T E is the Gram matrix of the P pattern blocks D_i X, formed once (O(n (P d)^2),
-chunk by chunk), each iteration adds the blocks H_g and factors the (K (d+1))^2 matrix (Cholesky): nothing
-n x n exists (``_NewtonVariables``).
+chunk by chunk), each iteration adds the blocks H_g and factors one matrix (Cholesky): (P d)^2 for relu, whose
+v_i and w_i meet in the loss only through v_i - w_i (each pattern's other unknowns eliminated first), (P (d+1))^2
+gated: nothing n x n exists (``_NewtonVariables``).
 
 Stopping: "optimal" only when the certificate shows tol: the certified duality gap
 (``formulations.dual_gap_relu`` with the cone multipliers, valid also for infeasible iterates, or
@@ -243,15 +244,19 @@ class _Newton:
 
 
 class _NewtonVariables(_Newton):
-    """The same Newton systems solved in the space of the K (d + 1) variables instead of the n rows: for tabular
-    data (n >> K d: n = 10^4..10^5 rows, d <= 50, P <= 500) a dense (K (d+1))^2 Cholesky per iteration replaces
-    the n x n Schur complement, and nothing n x n is formed.
+    """The same Newton systems solved in the space of the variables instead of the n rows: for tabular data
+    (n >> P d: n = 10^4..10^5 rows, d <= 50, P <= 500) a dense Cholesky per iteration replaces the n x n Schur
+    complement, and nothing n x n is formed.
 
-    The loss block E'E (E Z = sum_g sig_g m_g o X z_g) is the Gram matrix of the P pattern blocks D_i X, formed
-    once, pattern chunk by pattern chunk (n x (chunk d) at a time, never all of D_i X): O(n (P d)^2). Each
-    iteration adds the blocks H_g + delta I = W_g^-2 + delta I + diag(0, X' diag(wlp_g) X) (one GEMM over the
-    n x d^2 row products: O(n d^2 K)) and factors the whole matrix. It squares the cones' conditioning, which
-    the row version's QR avoids: the directions are refined against the unreduced residual as there."""
+    The loss block E'E (E Z = sum_g sig_g m_g o X z_g) is the Gram matrix G of the P pattern blocks D_i X,
+    formed once, pattern chunk by pattern chunk (n x (chunk d) at a time, never all of D_i X): O(n (P d)^2).
+    Each iteration forms the blocks H_g + delta I = W_g^-2 + delta I + diag(0, X' diag(wlp_g) X) (one GEMM over
+    the n x d^2 row products: O(n d^2 K)). Gated: G plus the blocks, (P (d+1))^2, factored whole. Relu: v_i and
+    w_i meet in the loss only through v_i - w_i, so each pattern's own unknowns are eliminated first and one
+    (P d)^2 matrix is factored (:meth:`_factor_differences`; 8x fewer flops than the (2 P (d+1))^2 system:
+    penbased, P = 100, tol 1e-4: 29 s against 51 s, the same 77 iterations). It squares the cones'
+    conditioning, which the row version's QR avoids: the directions are refined against the unreduced residual
+    as there."""
 
     def __init__(self, X: np.ndarray, M: np.ndarray, signs: np.ndarray, relu: bool, delta: float) -> None:
         super().__init__(X, M, signs, relu, delta)
@@ -275,13 +280,15 @@ class _NewtonVariables(_Newton):
 
     @staticmethod
     def preferred(n: int, d: int, P: int, relu: bool) -> bool:
-        """True where an iteration in the variables costs fewer flops than one in the rows, (K m)^3 / 3 against
-        n^2 K m + n^3 / 3 (m = d + 1; the Gram matrix's n (P d)^2 spread over 30 iterations), and its matrices
-        (three of (K m)^2 doubles) fit in half the memory available."""
+        """True where an iteration in the variables costs fewer flops than one in the rows, N^3 / 3 against
+        n^2 K (d+1) + n^3 / 3 (N = P d for relu, whose v and w meet only through their difference, P (d+1) gated;
+        the Gram matrix's n (P d)^2 spread over 30 iterations), and its matrices (the Gram matrix and the factored
+        one, N^2 doubles each) fit in 60 % of the memory available."""
         K, m = (2 * P if relu else P), d + 1
-        variables = (K * m) ** 3 / 3 + n * (P * d) ** 2 / 30
+        N = P * d if relu else P * m
+        variables = N**3 / 3 + n * (P * d) ** 2 / 30
         rows = n * n * K * m + n**3 / 3
-        return variables < rows and 24.0 * (K * m) ** 2 <= 0.5 * available_memory()
+        return variables < rows and 16.0 * N**2 <= 0.6 * available_memory()
 
     def factor(self, wlp: np.ndarray | None, Winv: np.ndarray) -> None:
         d, K, P = self.d, self.K, self.M.shape[1]
@@ -290,26 +297,64 @@ class _NewtonVariables(_Newton):
         H[:, np.arange(m), np.arange(m)] += self.delta
         if self.relu:
             H[:, 1:, 1:] += (wlp.T @ self.XX).reshape(K, d, d)
+            self._factor_differences(H)
+            return
         A = np.zeros((K, m, K, m))
         A[np.arange(K), :, np.arange(K), :] = H
-        gram = self.gram.reshape(P, d, P, d)
-        if self.relu:  # E'E on (v, w): [[G, -G], [-G, G]]
-            A[:P, 1:, :P, 1:] += gram
-            A[P:, 1:, P:, 1:] += gram
-            A[:P, 1:, P:, 1:] -= gram
-            A[P:, 1:, :P, 1:] -= gram
-        else:
-            A[:, 1:, :, 1:] += gram
+        A[:, 1:, :, 1:] += self.gram.reshape(P, d, P, d)
+        self._cholesky(A.reshape(K * m, K * m))
+
+    def _cholesky(self, A: np.ndarray) -> None:
         try:
-            self.Af = scipy.linalg.cho_factor(
-                A.reshape(K * m, K * m), lower=True, overwrite_a=True, check_finite=False
-            )
+            self.Af = scipy.linalg.cho_factor(A, lower=True, overwrite_a=True, check_finite=False)
         except np.linalg.LinAlgError:
             raise NumericalError("ipm: the Newton matrix (variable space) is not positive definite") from None
 
+    def _factor_differences(self, H: np.ndarray) -> None:
+        """Relu: the loss couples v_i and w_i only through their difference s_i = z_v,i - z_w,i (E'E = J' G J,
+        J x = s), so in the unknowns u_i = (t_v,i, t_w,i, z_w,i; s_i) (z_v,i = s_i + z_w,i) each pattern's block
+        B_i of H couples only its own unknowns. Eliminating the first d + 2 of them per pattern (Cholesky of
+        B_rr,i) leaves (C + G) s = rhs with C_i = B_ss,i - B_sr,i B_rr,i^-1 B_rs,i: one (P d)^2 Cholesky, 8x
+        fewer flops than the (2 P (d+1))^2 one and a quarter of its memory. The elimination is the one a
+        Cholesky of the whole matrix would do (no inverse of an ill-conditioned block is formed: H_g's
+        conditioning grows like 1/mu^2 near the solution)."""
+        d, P = self.d, self.M.shape[1]
+        Hv, Hw = H[:P], H[P:]
+        Brr = np.zeros((P, d + 2, d + 2))  # (t_v, t_w, z_w)
+        Brr[:, 0, 0], Brr[:, 1, 1] = Hv[:, 0, 0], Hw[:, 0, 0]
+        Brr[:, 0, 2:] = Brr[:, 2:, 0] = Hv[:, 0, 1:]
+        Brr[:, 1, 2:] = Brr[:, 2:, 1] = Hw[:, 0, 1:]
+        Brr[:, 2:, 2:] = Hv[:, 1:, 1:] + Hw[:, 1:, 1:]
+        Brs = np.zeros((P, d + 2, d))
+        Brs[:, 0, :] = Hv[:, 0, 1:]
+        Brs[:, 2:, :] = Hv[:, 1:, 1:]
+        try:
+            L = np.linalg.cholesky(Brr)
+        except np.linalg.LinAlgError:
+            raise NumericalError("ipm: a block of the Newton matrix is not positive definite") from None
+        Wm = np.linalg.solve(L, Brs)  # L^-1 B_rs (batched)
+        C = Hv[:, 1:, 1:] - Wm.transpose(0, 2, 1) @ Wm
+        A = self.gram.copy()
+        A.reshape(P, d, P, d)[np.arange(P), :, np.arange(P), :] += 0.5 * (C + C.transpose(0, 2, 1))
+        self.Lrr, self.Wm = L, Wm
+        self._cholesky(A)
+
     def solve_reduced(self, bz: np.ndarray, bt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        b = np.concatenate([bt[:, None], bz.T], axis=1).reshape(-1)
-        x = scipy.linalg.cho_solve(self.Af, b, check_finite=False).reshape(self.K, self.d + 1)
+        b = np.concatenate([bt[:, None], bz.T], axis=1)
+        if not self.relu:
+            x = scipy.linalg.cho_solve(self.Af, b.reshape(-1), check_finite=False).reshape(self.K, self.d + 1)
+            return x[:, 1:].T, x[:, 0]
+        P, d = self.M.shape[1], self.d
+        bv, bw = b[:P], b[P:]
+        cr = np.concatenate([bv[:, :1], bw[:, :1], bv[:, 1:] + bw[:, 1:]], axis=1)  # T' b in the unknowns u
+        q = np.linalg.solve(self.Lrr, cr[:, :, None])  # (P, d+2, 1)
+        rhs = bv[:, 1:] - (self.Wm.transpose(0, 2, 1) @ q)[:, :, 0]
+        s = scipy.linalg.cho_solve(self.Af, rhs.reshape(-1), check_finite=False).reshape(P, d)
+        ur = np.linalg.solve(self.Lrr.transpose(0, 2, 1), q - self.Wm @ s[:, :, None])[:, :, 0]
+        x = np.empty_like(b)
+        x[:P, 0], x[P:, 0] = ur[:, 0], ur[:, 1]
+        x[P:, 1:] = ur[:, 2:]
+        x[:P, 1:] = s + ur[:, 2:]
         return x[:, 1:].T, x[:, 0]
 
 
