@@ -77,6 +77,19 @@ STALL_STEPS = 3  # ... this many times in a row end the run, as does
 STALL_FACTOR = 1e3  # an iterate whose accuracy score is this many times the best one's
 
 
+def _chol(A: np.ndarray) -> np.ndarray:
+    """The lower Cholesky factor, through numpy's LAPACK (LinAlgError if A is not positive definite). Every large
+    product of the solve runs in numpy's BLAS thread pool; a factorization in scipy's separate pool between them
+    made iterations 2-3x slower on 2 cores (the pools' spinning threads starve each other)."""
+    return np.linalg.cholesky(A)
+
+
+def _chol_solve(L: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """A^-1 b from A's lower Cholesky factor L (two triangular solves, level-2 BLAS)."""
+    w = scipy.linalg.solve_triangular(L, b, lower=True, check_finite=False)
+    return scipy.linalg.solve_triangular(L, w, lower=True, trans="T", check_finite=False)
+
+
 def _soc_jordan(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Jordan product u o v of second-order-cone vectors (rows of K x (d+1) arrays)."""
     out = np.empty_like(u)
@@ -183,7 +196,7 @@ class _Newton:
         self.n, self.d = X.shape
         self.K = self.Msig.shape[1]
         self.Hinv: np.ndarray | None = None
-        self.Cf: tuple[np.ndarray, bool] | None = None
+        self.Cf: np.ndarray | None = None
 
     def E(self, Z: np.ndarray) -> np.ndarray:
         """n-vector sum_g sig_g m_g o X z_g."""
@@ -226,7 +239,7 @@ class _Newton:
             XT *= np.repeat(M[:, np.arange(g0, g1) % Pn], d + 1, axis=1)
             C += outer_gram(XT)  # in row blocks past 1 GiB (numpy's A @ A.T crashes past 2 GiB)
         try:
-            Cf = scipy.linalg.cho_factor(C, lower=True, overwrite_a=True, check_finite=False)
+            Cf = _chol(C)
         except np.linalg.LinAlgError:
             raise NumericalError("ipm: the Schur complement is not positive definite") from None
         self.Hinv, self.Cf = Hinv, Cf
@@ -236,7 +249,7 @@ class _Newton:
         Hinv = self.Hinv
         b = np.concatenate([bt[:, None], bz.T], axis=1)
         yv = np.einsum("kij,kj->ki", Hinv, b)
-        p = scipy.linalg.cho_solve(self.Cf, self.E(yv[:, 1:].T), check_finite=False)
+        p = _chol_solve(self.Cf, self.E(yv[:, 1:].T))
         corr = np.zeros_like(b)
         corr[:, 1:] = self.Et(p).T
         yv -= np.einsum("kij,kj->ki", Hinv, corr)
@@ -276,7 +289,7 @@ class _NewtonVariables(_Newton):
                 gram[b0 * d : b1 * d, a0 * d : a1 * d] = G.T
         self.gram = gram  # (P d)^2: pattern i's weights in rows i d .. i d + d - 1
         self.XX = (X[:, :, None] * X[:, None, :]).reshape(n, d * d) if relu else None  # row products, n x d^2
-        self.Af: tuple[np.ndarray, bool] | None = None
+        self.Af: np.ndarray | None = None
 
     @staticmethod
     def preferred(n: int, d: int, P: int, relu: bool) -> bool:
@@ -306,7 +319,7 @@ class _NewtonVariables(_Newton):
 
     def _cholesky(self, A: np.ndarray) -> None:
         try:
-            self.Af = scipy.linalg.cho_factor(A, lower=True, overwrite_a=True, check_finite=False)
+            self.Af = _chol(A)
         except np.linalg.LinAlgError:
             raise NumericalError("ipm: the Newton matrix (variable space) is not positive definite") from None
 
@@ -342,14 +355,14 @@ class _NewtonVariables(_Newton):
     def solve_reduced(self, bz: np.ndarray, bt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         b = np.concatenate([bt[:, None], bz.T], axis=1)
         if not self.relu:
-            x = scipy.linalg.cho_solve(self.Af, b.reshape(-1), check_finite=False).reshape(self.K, self.d + 1)
+            x = _chol_solve(self.Af, b.reshape(-1)).reshape(self.K, self.d + 1)
             return x[:, 1:].T, x[:, 0]
         P, d = self.M.shape[1], self.d
         bv, bw = b[:P], b[P:]
         cr = np.concatenate([bv[:, :1], bw[:, :1], bv[:, 1:] + bw[:, 1:]], axis=1)  # T' b in the unknowns u
         q = np.linalg.solve(self.Lrr, cr[:, :, None])  # (P, d+2, 1)
         rhs = bv[:, 1:] - (self.Wm.transpose(0, 2, 1) @ q)[:, :, 0]
-        s = scipy.linalg.cho_solve(self.Af, rhs.reshape(-1), check_finite=False).reshape(P, d)
+        s = _chol_solve(self.Af, rhs.reshape(-1)).reshape(P, d)
         ur = np.linalg.solve(self.Lrr.transpose(0, 2, 1), q - self.Wm @ s[:, :, None])[:, :, 0]
         x = np.empty_like(b)
         x[:P, 0], x[P:, 0] = ur[:, 0], ur[:, 1]
@@ -616,7 +629,7 @@ class StructuredIPM(Solver):
         dual_scale = max(1.0, float(np.abs(kkt.Et(y)).max()), beta)
         status, it, cert, obj, viol = "max_iter", 0, np.inf, np.inf, 0.0
         best: tuple | None = None  # (score, it, Z, obj, cert, viol, multipliers)
-        small_steps, last_step_s, own_test_met = 0, 0.0, False
+        small_steps, last_step_s, own_test_met, broke = 0, 0.0, False, ""
         directions: dict[int, np.ndarray] = {}  # this solve's cone directions (certificates of infeasible points)
         for it in range(1, max_iter + 1):
             # ---- the iterate's objective, violation and certified gap (relubench's stopping rule)
@@ -661,10 +674,15 @@ class StructuredIPM(Solver):
                 status = "numerical_error"
                 break
             step_start = tracer.elapsed()
-            scaled = _scale_and_factor(kkt, pt, res)
-            pt, a, sigma = _step(kkt, scaled, pt, mu, cent, degree, refine, dual_scale, verbose)
+            try:
+                scaled = _scale_and_factor(kkt, pt, res)
+                pt, a, sigma = _step(kkt, scaled, pt, mu, cent, degree, refine, dual_scale, verbose)
+            except NumericalError as exc:  # a factorization broke down near the solution: the best iterate stands
+                status, broke = "numerical_error", str(exc)
+                break
             small_steps = small_steps + 1 if a < SMALL_STEP else 0
-            last_step_s = tracer.elapsed() - step_start
+            # the longest step so far predicts the next (steps differ by their line searches and refinements)
+            last_step_s = max(last_step_s, tracer.elapsed() - step_start)
             if verbose:
                 print(
                     f"ipm {it:3d} obj {obj:.10g} cert {cert / max(abs(obj), GAP_FLOOR):.2e} viol {viol:.1e} "
@@ -683,7 +701,7 @@ class StructuredIPM(Solver):
             status = "inaccurate"  # its own test held, but no certificate shows tol: say so, claim no more
             message += f" (the interior point's own test met tol {tol:g}; the certified gap did not reach it)"
         elif status == "numerical_error":
-            message += " (stalled: the Newton directions lost their accuracy)"
+            message += f" ({broke or 'stalled: the Newton directions lost their accuracy'})"
         weights = {"V": Z[:, :Pn].copy(), "W": Z[:, Pn:].copy()} if relu else {"U": Z.copy()}
         return Result(
             self.name,

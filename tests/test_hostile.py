@@ -524,6 +524,10 @@ def test_every_backend_honours_its_deadline_on_hostile_input(solver, formulation
     opts = {"width": 3} if formulation == "nonconvex" else {}
     if kind == "slow" and solver in ("sgd", "adam"):
         opts["epochs"] = 10**7  # so that the limit, not the epochs, ends the run
+    if kind == "slow" and (solver, formulation) == ("ipm", "relu"):
+        # Newton in the (P d) variables certifies 1e-9 here and stops in 1.3 s (one thread, 43 iterations); in the
+        # rows it still runs at the limit (33 iterations in 2 s): the deadline rule is the same loop
+        opts["newton"] = "rows"
     problem = PROBLEMS[kind]
     t0 = time.perf_counter()
     tol = 1e-12 if kind == "slow" else 1e-8  # slow: a tolerance out of reach, so that only the limit ends the run

@@ -74,6 +74,33 @@ def test_limits_return_the_best_iterate_with_an_honest_status():
     assert "iterate" in res.message
 
 
+@pytest.mark.parametrize("space", ["variables", "rows"])
+def test_a_factorization_breaking_down_mid_run_returns_the_best_iterate(monkeypatch, space):
+    """Near the solution a Newton matrix may stop being numerically positive definite (700 x 12, P = 80 at tol
+    1e-12 after 43 iterations): the run ends with status numerical_error and the reason, and returns its best
+    iterate with a valid certificate, not a result without weights (what the raised error used to give)."""
+    from relubench.errors import NumericalError
+    from relubench.solvers import ipm
+
+    problem = small_problem(n=80, d=4, P=20, beta=0.1, seed=4)
+    ref = reference_optimum(problem, "relu").value
+    cls = ipm._NewtonVariables if space == "variables" else ipm._Newton
+    factor, calls = cls.factor, []
+
+    def breaks_at_the_sixth(self, wlp, Winv):
+        calls.append(1)
+        if len(calls) == 6:
+            raise NumericalError("ipm: the Newton matrix (test) is not positive definite")
+        return factor(self, wlp, Winv)
+
+    monkeypatch.setattr(cls, "factor", breaks_at_the_sixth)
+    res = get_solver("ipm", newton=space).solve(problem, "relu", tol=1e-8)
+    assert res.status == "numerical_error" and res.iterations == 5, (res.status, res.iterations)
+    assert "(test) is not positive definite" in res.message and "iterate" in res.message
+    assert res.weights is not None and res.trace
+    assert res.certified_gap >= res.objective - ref - 1e-9 * abs(ref)
+
+
 def test_bad_options_are_refused():
     from relubench.errors import InputError
 

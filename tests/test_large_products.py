@@ -30,7 +30,7 @@ def test_outer_gram_past_2_gib_does_not_crash():
         "import numpy as np; from relubench.problem.arrays import outer_gram\n"
         "A = np.ones((20000, 256)); A[:, 0] = np.arange(20000.0)\n"
         "B = outer_gram(A)\n"
-        "assert B[19999, 19999] == 19999.0**2 + 255 and B[3, 19998] == 3.0 * 19998 + 255, (B[19999, 19999], B[3, 19998])\n"
+        "assert B[19999, 19999] == 19999.0**2 + 255 and B[3, 19998] == 3.0 * 19998 + 255\n"
         "print('ok')"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
