@@ -67,6 +67,7 @@ from relubench.resources import available_memory
 from relubench.running.result import Callback, Result, Tracer
 from relubench.running.solver import Capabilities, Option, Solver, register
 
+CHOL_IN_PLACE_BYTES = 1 << 30  # larger matrices are factored in place (:func:`_chol`)
 CHUNK_BYTES = 64 << 20  # largest block of D_g X L_g columns formed at once for the Schur complement
 STEP_FRACTION = 0.99  # fraction of the step to the boundary of the cones taken
 GAP_FLOOR = 1e-12  # relative gaps are measured against max(|objective|, this)
@@ -78,9 +79,13 @@ STALL_FACTOR = 1e3  # an iterate whose accuracy score is this many times the bes
 
 
 def _chol(A: np.ndarray) -> np.ndarray:
-    """The lower Cholesky factor, through numpy's LAPACK (LinAlgError if A is not positive definite). Every large
-    product of the solve runs in numpy's BLAS thread pool; a factorization in scipy's separate pool between them
-    made iterations 2-3x slower on 2 cores (the pools' spinning threads starve each other)."""
+    """The lower Cholesky factor of A (in its lower triangle; A may be overwritten; LinAlgError if A is not positive
+    definite). Through numpy's LAPACK: every large product of the solve runs in numpy's BLAS thread pool, and a
+    factorization in scipy's separate pool between them made iterations 2-3x slower on 2 cores (the pools'
+    spinning threads starve each other). Matrices over ``CHOL_IN_PLACE_BYTES`` are factored in place through
+    scipy instead: numpy's copy would double the largest arrays of the solve (10 GB at P d = 25000)."""
+    if A.nbytes > CHOL_IN_PLACE_BYTES:
+        return scipy.linalg.cho_factor(A, lower=True, overwrite_a=True, check_finite=False)[0]
     return np.linalg.cholesky(A)
 
 

@@ -39,9 +39,13 @@ def _newton(relu=True, seed=0, space=None):
 
 @pytest.mark.parametrize("space", ["rows", "variables"])
 @pytest.mark.parametrize("relu", [True, False])
-def test_ipm_reduced_solve_is_the_dense_solve(relu, space):
+@pytest.mark.parametrize("in_place", [False, True])
+def test_ipm_reduced_solve_is_the_dense_solve(relu, space, in_place, monkeypatch):
     """factor + solve_reduced solve (H + delta I + E'E) x = b, H = blkdiag(W_g^-2 + diag(0, X' diag(w_g) X)),
-    through the n x n Schur complement (rows) or the K (d+1) variables' Gram matrix (variables)."""
+    through the n x n Schur complement (rows) or the variables' Gram matrix (variables; relu: each pattern's own
+    unknowns eliminated first), with the Cholesky factorizations of numpy or (large matrices) scipy in place."""
+    if in_place:
+        monkeypatch.setattr(ipm_mod, "CHOL_IN_PLACE_BYTES", 0)
     problem, kkt = _newton(relu, space=space)
     rng = np.random.default_rng(1)
     n, d, K = kkt.n, kkt.d, kkt.K
