@@ -62,6 +62,8 @@ def render(rows: list[dict[str, Any]]) -> str:
         certified = cert <= r["run_tol"] and viol <= r["run_tol"]
         if certified:
             note = "certified"
+        elif r["status"] == "crashed":
+            note = f"process died: {r['message']}"
         elif r["status"] == "optimal" and r["certified_gap"] is None:
             note = "solved by its own stopping test (no certificate)"
         elif r["status"] == "time_limit":
@@ -90,9 +92,19 @@ def main() -> int:
     args = ap.parse_args()
     rows: list[dict[str, Any]] = []
     ctx = multiprocessing.get_context("spawn")
-    for item in args.instances:
+    plan = []
+    for item in args.instances:  # every spec checked before the first solve (a typo must not end a run hours in)
         spec, _, given = item.partition("@")
-        tol = float(given) if given else args.tol
+        try:
+            tol = float(given) if given else args.tol
+        except ValueError:
+            ap.error(f"instance {item!r}: the tolerance after @ is not a number")
+        if not (tol > 0):
+            ap.error(f"instance {item!r}: the tolerance must be > 0")
+        if "," in spec and (len(spec.split(",")) != 3 or not all(v.strip().isdigit() for v in spec.split(","))):
+            ap.error(f"instance {item!r}: n,d,P must be three positive integers")
+        plan.append((spec, tol))
+    for spec, tol in plan:
         for solver in args.solvers:
             with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
                 job = pool.submit(_one, spec, args.patterns, solver, tol, args.time_limit)

@@ -28,7 +28,7 @@ of the central path (smallest eigenvalue of the scaled products >= 1e-3 mu). Mem
 
 Where the variables are fewer than the rows (tabular data: n = 10^4..10^5, K (d+1) in the thousands; option
 ``newton``: auto, rows, variables; auto compares the flops of an iteration), the same systems are solved in the
-K (d+1) variables instead: E^T E is the Gram matrix of the P pattern blocks D_i X, formed once (O(n (P d)^2),
+variables instead: E^T E is the Gram matrix of the P pattern blocks D_i X, formed once (O(n (P d)^2),
 chunk by chunk), each iteration adds the blocks H_g and factors one matrix (Cholesky): (P d)^2 for relu, whose
 v_i and w_i meet in the loss only through v_i - w_i (each pattern's other unknowns eliminated first), (P (d+1))^2
 gated: nothing n x n exists (``_NewtonVariables``).
@@ -83,9 +83,10 @@ def _chol(A: np.ndarray) -> np.ndarray:
     definite). Through numpy's LAPACK: every large product of the solve runs in numpy's BLAS thread pool, and a
     factorization in scipy's separate pool between them made iterations 2-3x slower on 2 cores (the pools'
     spinning threads starve each other). Matrices over ``CHOL_IN_PLACE_BYTES`` are factored in place through
-    scipy instead: numpy's copy would double the largest arrays of the solve (10 GB at P d = 25000)."""
-    if A.nbytes > CHOL_IN_PLACE_BYTES:
-        return scipy.linalg.cho_factor(A, lower=True, overwrite_a=True, check_finite=False)[0]
+    scipy instead: numpy's copy and work array would add two of the largest arrays of the solve (5 GB each at
+    P d = 25000)."""
+    if A.nbytes > CHOL_IN_PLACE_BYTES:  # A.T: the Fortran-ordered view LAPACK takes without a copy (A symmetric)
+        return scipy.linalg.cho_factor(A.T, lower=True, overwrite_a=True, check_finite=False)[0]
     return np.linalg.cholesky(A)
 
 
@@ -218,6 +219,7 @@ class _Newton:
         conditioning (a Cholesky factorization of H_g broke down near gaps of 1e-5); then the Schur complement
         C = I + sum_g (D_g X R_g^-1[1:])(..)' and its Cholesky factor."""
         X, M, n, d, K, relu = self.X, self.M, self.n, self.d, self.K, self.relu
+        self.Cf = self.Hinv = None  # the previous factors go before the next n x n matrix is formed
         Pn = M.shape[1]
         C = np.eye(n)
         Hinv = np.empty((K, d + 1, d + 1))
@@ -300,15 +302,16 @@ class _NewtonVariables(_Newton):
     def preferred(n: int, d: int, P: int, relu: bool) -> bool:
         """True where an iteration in the variables costs fewer flops than one in the rows, N^3 / 3 against
         n^2 K (d+1) + n^3 / 3 (N = P d for relu, whose v and w meet only through their difference, P (d+1) gated;
-        the Gram matrix's n (P d)^2 spread over 30 iterations), and its matrices (the Gram matrix and the factored
-        one, N^2 doubles each) fit in 60 % of the memory available."""
+        the Gram matrix's n (P d)^2 spread over 30 iterations), and its matrices (the Gram matrix and the one
+        factored in place, N^2 doubles each; the n x d^2 row products) fit in 60 % of the memory available."""
         K, m = (2 * P if relu else P), d + 1
         N = P * d if relu else P * m
         variables = N**3 / 3 + n * (P * d) ** 2 / 30
         rows = n * n * K * m + n**3 / 3
-        return variables < rows and 16.0 * N**2 <= 0.6 * available_memory()
+        return variables < rows and 16.0 * N**2 + 8.0 * n * d * d <= 0.6 * available_memory()
 
     def factor(self, wlp: np.ndarray | None, Winv: np.ndarray) -> None:
+        self.Af = None  # the previous factor goes before the next matrix is formed (N^2 doubles each)
         d, K, P = self.d, self.K, self.M.shape[1]
         m = d + 1
         H = np.einsum("kji,kjl->kil", Winv, Winv)  # W_g^-2 = Winv_g' Winv_g
@@ -590,7 +593,7 @@ class StructuredIPM(Solver):
     capabilities = Capabilities(
         formulations=("relu", "gated"),
         certified_gap=True,
-        # n P: 2e5 for Newton in the rows; with Newton in the 2P(d+1) variables (automatic where it is cheaper) the
+        # n P: 2e5 for Newton in the rows; with Newton in the variables (automatic where it is cheaper) the
         # KEEL sets at P = 200 (n P up to 4e6) certified 1e-4 in 101-201 s: offered to asv's full tier up to 2e6
         max_size=2_000_000,
         options={
@@ -602,7 +605,7 @@ class StructuredIPM(Solver):
                 str,
                 "auto",
                 choices=("auto", "rows", "variables"),
-                doc="Newton systems in the n rows (n x n Schur complement) or the K (d+1) variables (auto: the "
+                doc="Newton systems in the n rows (n x n Schur complement) or the variables (relu: (P d)^2; auto: the "
                 "one with fewer flops per iteration whose matrices fit)",
             ),
         },
@@ -672,7 +675,7 @@ class StructuredIPM(Solver):
                 status = "optimal"
                 break
             if time_limit is not None and tracer.elapsed() + last_step_s >= time_limit:
-                status = "time_limit"  # the next step, as long as the last one, would end past the limit
+                status = "time_limit"  # the next step, as long as the longest so far, would end past the limit
                 break
             if small_steps >= STALL_STEPS or score > STALL_FACTOR * best[0]:
                 # the directions have lost their accuracy (the Newton systems' conditioning grows like 1/mu)
@@ -682,7 +685,7 @@ class StructuredIPM(Solver):
             try:
                 scaled = _scale_and_factor(kkt, pt, res)
                 pt, a, sigma = _step(kkt, scaled, pt, mu, cent, degree, refine, dual_scale, verbose)
-            except NumericalError as exc:  # a factorization broke down near the solution: the best iterate stands
+            except NumericalError as exc:  # a factorization or direction broke down: the best iterate stands
                 status, broke = "numerical_error", str(exc)
                 break
             small_steps = small_steps + 1 if a < SMALL_STEP else 0
@@ -705,6 +708,7 @@ class StructuredIPM(Solver):
         if status == "numerical_error" and own_test_met:
             status = "inaccurate"  # its own test held, but no certificate shows tol: say so, claim no more
             message += f" (the interior point's own test met tol {tol:g}; the certified gap did not reach it)"
+            message += f" ({broke})" if broke else ""
         elif status == "numerical_error":
             message += f" ({broke or 'stalled: the Newton directions lost their accuracy'})"
         weights = {"V": Z[:, :Pn].copy(), "W": Z[:, Pn:].copy()} if relu else {"U": Z.copy()}

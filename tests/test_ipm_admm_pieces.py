@@ -53,6 +53,8 @@ def test_ipm_reduced_solve_is_the_dense_solve(relu, space, in_place, monkeypatch
     Winv = A @ A.transpose(0, 2, 1) + np.eye(d + 1)  # symmetric positive definite blocks
     wlp = rng.uniform(0.5, 2.0, (n, K)) if relu else None
     kkt.factor(wlp, Winv)
+    if in_place and space == "variables":  # the factor lies in the matrix's own buffer (no copy of N^2 doubles)
+        assert kkt.Af.base is not None and kkt.Af.flags.f_contiguous
     bz, bt = rng.standard_normal((d, K)), rng.standard_normal(K)
     dZ, dt = kkt.solve_reduced(bz, bt)
     # dense: variables ordered (t_g, z_g) per group
