@@ -9,6 +9,14 @@ class InputError(ReluBenchError, ValueError):
     """Invalid data, shapes, parameters or names."""
 
 
+class MemoryRequirementError(InputError):
+    """A computation this machine's memory cannot hold, refused from an estimate before anything is allocated.
+
+    Raised by :func:`relubench.resources.require_memory`. Reading data that do not fit is bad input (exit 2); a
+    backend that refuses a problem in its setup gives a result with status ``memory`` instead (a sweep, a CLI
+    run with several backends and the benchmark scripts go on with the others)."""
+
+
 class NumericalError(ArithmeticError):
     """A backend met non-finite values (overflow, NaN) or a step search that cannot succeed.
 

@@ -47,8 +47,10 @@ def _one(spec: str, P: int, solver: str, tol: float, limit: float) -> dict[str, 
     label, problem, ds = instance(spec, P)
     try:
         res = get_solver(solver).solve(problem, "relu", tol=tol, time_limit=limit)
-    except ReluBenchError as exc:  # refused up front (too little memory for it, say): a row that says why
-        return _failed(label, solver, tol, limit, "memory" if "GiB" in str(exc) else "error", str(exc))
+    except ReluBenchError as exc:  # refused: a row that says why
+        return _failed(label, solver, tol, limit, "error", str(exc))
+    if res.status == "memory":  # refused from its memory estimate, before allocating
+        return _failed(label, solver, tol, limit, "memory", res.message)
     row = solve_row(problem, ds, res, None, instance=label, run_tol=tol, time_limit=limit)
     row["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return row

@@ -31,8 +31,7 @@ SECTIONS = {
     "admm_iteration": "ADMM per iteration: precisions and the fused slack kernel",
     "routes": "Native APIs against the cvxpy routes",
     "certificates": "Certified against true gaps: what each relu backend's status claims",
-    "relu_large": "Relu at real sizes: certified accuracy on the KEEL sets, ipm against Clarabel",
-    "relu_1e6": "Relu to 1e-6 at (1000, 20, 200): ipm against Clarabel, certified",
+    "relu_targets": "Relu at real sizes and to 1e-6: the targets of issue #28, ipm against Clarabel in one run",
     "keel_quick": "The KEEL suite (quick preset): every backend, the peer library scnn and SGD/Adam on 43 data sets",
     "keel_full": "The KEEL suite (full preset): its time, estimated from a measured sample",
 }

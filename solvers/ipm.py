@@ -53,7 +53,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from relubench.errors import NumericalError
+from relubench.errors import InputError, NumericalError
 from relubench.problem.arrays import outer_gram
 from relubench.problem.formulations import (
     dual_gap_gated,
@@ -63,10 +63,14 @@ from relubench.problem.formulations import (
     relu_primal_dual,
 )
 from relubench.problem.instance import Problem, y_scale
-from relubench.resources import available_memory
+from relubench.resources import available_memory, require_memory
 from relubench.running.result import Callback, Result, Tracer
 from relubench.running.solver import Capabilities, Option, Solver, register
 
+# OpenBLAS's dpotrf (numpy 2.4's and scipy 1.17's wheels) ends the process with a segmentation fault on dense
+# matrices from about 16000 unknowns (12000 measured fine): no Newton matrix beyond this is factored
+DENSE_MAX = 12_000
+ROWS_ACCURACY_FACTOR = 4.0  # Newton in the variables is chosen up to this many times the rows' flops (preferred)
 CHOL_IN_PLACE_BYTES = 1 << 30  # larger matrices are factored in place (:func:`_chol`)
 CHUNK_BYTES = 64 << 20  # largest block of D_g X L_g columns formed at once for the Schur complement
 STEP_FRACTION = 0.99  # fraction of the step to the boundary of the cones taken
@@ -303,12 +307,16 @@ class _NewtonVariables(_Newton):
         """True where an iteration in the variables costs fewer flops than one in the rows, N^3 / 3 against
         n^2 K (d+1) + n^3 / 3 (N = P d for relu, whose v and w meet only through their difference, P (d+1) gated;
         the Gram matrix's n (P d)^2 spread over 30 iterations), and its matrices (the Gram matrix and the one
-        factored in place, N^2 doubles each; the n x d^2 row products) fit in 60 % of the memory available."""
+        factored in place, N^2 doubles each; the n x d^2 row products) fit in 60 % of the memory available. The
+        variables win up to ``ROWS_ACCURACY_FACTOR`` times the rows' flops: their directions are the more accurate
+        near the solution (certified 1e-8 at (300, 6, 20) and 5.5e-7 at (1000, 20, 200), where the rows' Woodbury
+        solves stalled at 3e-7 and 3.3e-6)."""
         K, m = (2 * P if relu else P), d + 1
         N = P * d if relu else P * m
         variables = N**3 / 3 + n * (P * d) ** 2 / 30
         rows = n * n * K * m + n**3 / 3
-        return variables < rows and 16.0 * N**2 + 8.0 * n * d * d <= 0.6 * available_memory()
+        fits = 16.0 * N**2 + 8.0 * n * d * d <= 0.6 * available_memory() and N <= DENSE_MAX
+        return (variables < ROWS_ACCURACY_FACTOR * rows or n > DENSE_MAX) and fits
 
     def factor(self, wlp: np.ndarray | None, Winv: np.ndarray) -> None:
         self.Af = None  # the previous factor goes before the next matrix is formed (N^2 doubles each)
@@ -627,6 +635,17 @@ class StructuredIPM(Solver):
         space = self.option("newton")
         if space == "auto":
             space = "variables" if _NewtonVariables.preferred(n, d, Pn, relu) else "rows"
+        N = Pn * d if relu else Pn * (d + 1)
+        if (n if space == "rows" else N) > DENSE_MAX:
+            raise InputError(
+                f"ipm: Newton in the {space} factors a dense matrix of {n if space == 'rows' else N} unknowns (n = {n},"
+                f" P d = {Pn * d}); OpenBLAS's Cholesky ends the process with a segmentation fault from about 16000 "
+                f"here, so ipm factors at most {DENSE_MAX}"
+            )
+        if space == "rows":  # C, its factor and one block product: n x n each
+            require_memory(24.0 * n * n, f"ipm's n x n Schur complement at n = {n} (Newton in the rows)")
+        else:
+            require_memory(16.0 * N * N + 8.0 * n * d * d, f"ipm's Newton matrices of {N} variables")
         newton = _NewtonVariables if space == "variables" else _Newton
         kkt = newton(X, M, problem.signs, relu, proximal * problem.masked_scale)
         callback = yield  # setup ends here (timed by Solver.setup)

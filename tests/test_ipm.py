@@ -101,6 +101,30 @@ def test_a_factorization_breaking_down_mid_run_returns_the_best_iterate(monkeypa
     assert res.certified_gap >= res.objective - ref - 1e-9 * abs(ref)
 
 
+@pytest.mark.parametrize("space", ["rows", "variables"])
+def test_newton_matrices_that_do_not_fit_are_refused_with_a_result(monkeypatch, space):
+    """Nothing n x n (or N x N) is formed that the machine cannot hold: the setup refuses from its estimate and
+    the result says so (status memory), as for every backend."""
+    import relubench.resources as resources
+
+    problem = small_problem(n=60, d=3, P=6)
+    monkeypatch.setattr(resources, "available_memory", lambda: 1_000)
+    res = get_solver("ipm", newton=space).solve(problem, "relu", tol=1e-6)
+    assert res.status == "memory" and res.weights is None, (res.status, res.message)
+    assert "needs about" in res.message and ("Schur complement" in res.message) == (space == "rows")
+
+
+def test_dense_factorizations_beyond_the_crash_size_are_refused(monkeypatch):
+    """OpenBLAS's Cholesky segfaults from about 16000 unknowns here: ipm refuses (one line) rather than crash."""
+    from relubench.errors import InputError
+    from relubench.solvers import ipm
+
+    monkeypatch.setattr(ipm, "DENSE_MAX", 20)
+    with pytest.raises(InputError, match="segmentation fault"):
+        get_solver("ipm", newton="variables").solve(small_problem(n=60, d=3, P=8), "relu", tol=1e-6)
+    assert not ipm._NewtonVariables.preferred(60, 3, 8, True)  # 24 unknowns: auto does not pick it
+
+
 def test_bad_options_are_refused():
     from relubench.errors import InputError
 

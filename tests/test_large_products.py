@@ -35,3 +35,16 @@ def test_outer_gram_past_2_gib_does_not_crash():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", (done.returncode, done.stderr[-2000:])
+
+
+def test_available_memory_honours_the_data_segment_cap():
+    """A sweep case caps its data segment (RLIMIT_DATA): the memory a backend may plan for is below that cap, so
+    its estimate refuses what the cap would kill mid-allocation. Run apart (the cap would stay on this process)."""
+    code = (
+        "import resource; from relubench.resources import available_memory\n"
+        "cap = 3 << 30\n"
+        "resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))\n"
+        "print(available_memory() <= cap)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "True", (done.stdout, done.stderr[-2000:])

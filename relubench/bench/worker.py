@@ -15,7 +15,7 @@ from typing import Any
 
 from relubench.bench.cases import Case
 from relubench.datasets import Dataset, load_dataset
-from relubench.errors import ReluBenchError
+from relubench.errors import MemoryRequirementError, ReluBenchError
 from relubench.problem.instance import Problem
 from relubench.running.measure import measure
 from relubench.running.reference import Reference, cached_reference, reference_optimum
@@ -132,6 +132,8 @@ def worker_main() -> int:
         kind, row = "ok", execute(case, STARTED)
     except MemoryError:
         kind, row = "memory", {"message": "MemoryError (memory cap reached)"}
+    except MemoryRequirementError as exc:  # refused from an estimate before allocating (data, reference)
+        kind, row = "memory", {"message": str(exc)[:2000]}
     except BaseException as exc:  # any failure of a case is a result, reported in its row
         kind, row = "error", {"message": f"{type(exc).__name__}: {exc}"[:2000]}
     sys.stdout.write(ROW_MARK + json.dumps([kind, row], default=str) + "\n")

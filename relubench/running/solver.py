@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from relubench import __version__
-from relubench.errors import InputError, NumericalError
+from relubench.errors import InputError, MemoryRequirementError, NumericalError
 from relubench.problem.formulations import evaluate, get_formulation
 from relubench.problem.instance import Problem, y_scale
 from relubench.problem.spec import ProblemClass
@@ -275,6 +275,9 @@ class Solver:
             except NumericalError as exc:
                 prepared.result = self._numerical_error(pc, exc)
                 prepared.seconds = time.perf_counter() - start
+            except MemoryRequirementError as exc:  # refused from an estimate, before allocating: a result
+                prepared.result = Result(self.name, pc.formulation, "memory", message=str(exc))
+                prepared.seconds = time.perf_counter() - start
         return prepared
 
     def _numerical_error(self, pc: ProblemClass, exc: NumericalError) -> Result:
@@ -338,6 +341,8 @@ class Solver:
                         )
                 except NumericalError as exc:
                     return self._numerical_error(pc, exc)
+                except MemoryRequirementError as exc:  # refused from an estimate, before allocating: a result
+                    return Result(self.name, pc.formulation, "memory", message=str(exc), solver_version=self.version())
         if res.status == "unavailable":
             return res
         device = self.options.get("device", "cpu")
