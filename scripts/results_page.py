@@ -32,6 +32,7 @@ SECTIONS = {
     "routes": "Native APIs against the cvxpy routes",
     "certificates": "Certified against true gaps: what each relu backend's status claims",
     "relu_targets": "Relu at real sizes and to 1e-6: the targets of issue #28, ipm against Clarabel in one run",
+    "relu_1e6": "Relu to 1e-6 at (1000, 20, 200) after auto's choice moved to Newton in the variables",
     "keel_quick": "The KEEL suite (quick preset): every backend, the peer library scnn and SGD/Adam on 43 data sets",
     "keel_full": "The KEEL suite (full preset): its time, estimated from a measured sample",
 }

@@ -15,7 +15,7 @@ from relubench.running.solver import Capabilities, Option, Solver, register
 
 # Clarabel's peak memory on the relu program per entry of its n x 2P d cone rows (conic data, KKT matrix and its
 # LDL factor), measured at P = 200: magic 15216 x 10 10.6 GiB, letter 16000 x 16 17.1 GiB, penbased 8794 x 16
-# 9.6 GiB (180-186 bytes each; docs/results.md, relu_large). Refused up front where this exceeds the memory
+# 9.6 GiB (180-187 bytes each; docs/results.md, relu_targets). Refused up front where this exceeds the memory
 # available: the process would otherwise be killed, or the machine swap, hours into the build.
 RELU_BYTES_PER_ENTRY = 180
 
