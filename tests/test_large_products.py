@@ -12,6 +12,13 @@ import pytest
 from relubench.problem import arrays
 
 
+def _run_apart(code: str, timeout: float) -> str:
+    """What a fresh Python process running ``code`` prints (a crash there fails the caller, not the session)."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    return done.stdout.strip()
+
+
 @pytest.mark.parametrize("n, k, block_bytes", [(7, 3, 8 * 7 * 2), (50, 4, 8 * 50 * 3), (9, 2, 1)])
 def test_outer_gram_in_row_blocks_is_the_product(monkeypatch, n, k, block_bytes):
     """The blocked route (uneven last block, one-row blocks) gives A A' exactly as the plain product does."""
@@ -33,8 +40,7 @@ def test_outer_gram_past_2_gib_does_not_crash():
         "assert B[19999, 19999] == 19999.0**2 + 255 and B[3, 19998] == 3.0 * 19998 + 255\n"
         "print('ok')"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0 and done.stdout.strip() == "ok", (done.returncode, done.stderr[-2000:])
+    assert _run_apart(code, timeout=120) == "ok"
 
 
 def test_available_memory_honours_the_data_segment_cap():
@@ -46,5 +52,4 @@ def test_available_memory_honours_the_data_segment_cap():
         "resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))\n"
         "print(available_memory() <= cap)"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0 and done.stdout.strip() == "True", (done.stdout, done.stderr[-2000:])
+    assert _run_apart(code, timeout=60) == "True"
