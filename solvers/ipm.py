@@ -303,6 +303,17 @@ class _NewtonVariables(_Newton):
         self.Af: np.ndarray | None = None
 
     @staticmethod
+    def unknowns(d: int, P: int, relu: bool) -> int:
+        """N, the side of the matrix factored each iteration: P d (relu), P (d+1) (gated)."""
+        return P * d if relu else P * (d + 1)
+
+    @staticmethod
+    def matrix_bytes(n: int, d: int, P: int, relu: bool) -> float:
+        """The Gram matrix and the one factored in place (N^2 doubles each) and the n x d^2 row products."""
+        N = _NewtonVariables.unknowns(d, P, relu)
+        return 16.0 * N**2 + 8.0 * n * d * d
+
+    @staticmethod
     def preferred(n: int, d: int, P: int, relu: bool) -> bool:
         """True where an iteration in the variables costs fewer flops than one in the rows, N^3 / 3 against
         n^2 K (d+1) + n^3 / 3 (N = P d for relu, whose v and w meet only through their difference, P (d+1) gated;
@@ -312,10 +323,10 @@ class _NewtonVariables(_Newton):
         near the solution (certified 1e-8 at (300, 6, 20) and 5.5e-7 at (1000, 20, 200), where the rows' Woodbury
         solves stalled at 3e-7 and 3.3e-6)."""
         K, m = (2 * P if relu else P), d + 1
-        N = P * d if relu else P * m
+        N = _NewtonVariables.unknowns(d, P, relu)
         variables = N**3 / 3 + n * (P * d) ** 2 / 30
         rows = n * n * K * m + n**3 / 3
-        fits = 16.0 * N**2 + 8.0 * n * d * d <= 0.6 * available_memory() and N <= DENSE_MAX
+        fits = _NewtonVariables.matrix_bytes(n, d, P, relu) <= 0.6 * available_memory() and N <= DENSE_MAX
         return (variables < ROWS_ACCURACY_FACTOR * rows or n > DENSE_MAX) and fits
 
     def factor(self, wlp: np.ndarray | None, Winv: np.ndarray) -> None:
@@ -635,17 +646,17 @@ class StructuredIPM(Solver):
         space = self.option("newton")
         if space == "auto":
             space = "variables" if _NewtonVariables.preferred(n, d, Pn, relu) else "rows"
-        N = Pn * d if relu else Pn * (d + 1)
-        if (n if space == "rows" else N) > DENSE_MAX:
+        side = n if space == "rows" else _NewtonVariables.unknowns(d, Pn, relu)
+        if side > DENSE_MAX:
             raise InputError(
-                f"ipm: Newton in the {space} factors a dense matrix of {n if space == 'rows' else N} unknowns (n = {n},"
+                f"ipm: Newton in the {space} factors a dense matrix of {side} unknowns (n = {n},"
                 f" P d = {Pn * d}); OpenBLAS's Cholesky ends the process with a segmentation fault from about 16000 "
                 f"here, so ipm factors at most {DENSE_MAX}"
             )
         if space == "rows":  # C, its factor and one block product: n x n each
             require_memory(24.0 * n * n, f"ipm's n x n Schur complement at n = {n} (Newton in the rows)")
         else:
-            require_memory(16.0 * N * N + 8.0 * n * d * d, f"ipm's Newton matrices of {N} variables")
+            require_memory(_NewtonVariables.matrix_bytes(n, d, Pn, relu), f"ipm's Newton matrices of {side} variables")
         newton = _NewtonVariables if space == "variables" else _Newton
         kkt = newton(X, M, problem.signs, relu, proximal * problem.masked_scale)
         callback = yield  # setup ends here (timed by Solver.setup)
